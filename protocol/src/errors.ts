@@ -1,0 +1,151 @@
+/**
+ * One error class for the whole toolkit, with a stable string code.
+ *
+ * Codes are part of the public contract: they are documented in docs/errors.md and are never renamed
+ * or reused (a retired code stays in the union, marked deprecated). Messages are for humans and may change.
+ * Context is for machines and logs; it must never carry secrets, and {@link TriadkitError} redacts any
+ * context key that names one as a second line of defence.
+ */
+
+/** Every stable error code. Keep sorted by family; add, never rename. */
+export const ERROR_CODES = [
+  // --- generic ---
+  "config.invalid",
+  "internal.unexpected",
+
+  // --- encoding helpers ---
+  "encoding.bad_hex",
+  "encoding.bad_utf8",
+
+  // --- triads and signing ---
+  "triad.bad_product_key",
+  "triad.bad_device_name",
+  "triad.bad_device_secret",
+  "triad.bad_product_secret",
+  "triad.bad_product_id",
+  "triad.bad_genie_secret",
+  "triad.bad_client_id",
+  "triad.bad_username",
+  "triad.identity_mismatch",
+  "triad.bad_timestamp",
+  "triad.timestamp_out_of_window",
+  "triad.unknown_sign_method",
+  "triad.weak_sign_method",
+  "triad.unsupported_secure_mode",
+  "triad.unsupported_auth_type",
+  "triad.bad_password_format",
+  "triad.bad_signature",
+  "triad.bad_random",
+
+  // --- identifiers ---
+  "id.bad_imei",
+  "id.imei_check_digit",
+  "id.bad_imeisv",
+  "id.bad_meid",
+  "id.bad_iccid",
+  "id.iccid_check_digit",
+  "id.bad_imsi",
+  "id.bad_msisdn",
+  "id.bad_mac",
+  "id.mac_multicast",
+  "id.mac_all_zero",
+  "id.mac_broadcast",
+  "id.bad_ble_random_static",
+  "id.bad_luhn_input",
+
+  // --- Alink (MQTT topics and JSON payloads) ---
+  "alink.bad_topic",
+  "alink.bad_payload",
+  "alink.bad_reply_code",
+
+  // --- station: sheet import ---
+  "import.missing_column",
+  "import.ambiguous_column",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Non-fatal findings: an undocumented convention is not met, or a value is legal but unusual.
+ * Validators return them beside the value; callers may promote them to errors (`strict`).
+ */
+export const WARNING_CODES = [
+  "triad.unusual_product_key",
+  "triad.unusual_device_secret",
+  "id.iccid_check_digit_unverified",
+  "id.iccid_unknown_operator",
+  "id.imsi_unknown_operator",
+  "id.imsi_not_china",
+  "id.iccid_imsi_operator_mismatch",
+  "id.mac_locally_administered",
+  "id.imei_placeholder",
+] as const;
+
+export type WarningCode = (typeof WARNING_CODES)[number];
+
+export interface Warning {
+  readonly code: WarningCode;
+  readonly message: string;
+}
+
+/** Result of a validator: the normalised value and any non-fatal findings. */
+export interface Validated<T> {
+  readonly value: T;
+  readonly warnings: readonly Warning[];
+}
+
+export type ErrorContext = Readonly<Record<string, unknown>>;
+
+/** Context keys whose values are never kept (case-insensitive substring match). */
+const SECRET_KEY_PATTERN = /secret|password|passwd|pop|psk|token|sessionkey|session_key|privatekey|idnumber|id_number/i;
+
+function redactContext(context: ErrorContext | undefined): ErrorContext | undefined {
+  if (context === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(context)) {
+    out[key] = SECRET_KEY_PATTERN.test(key) ? "[redacted]" : value;
+  }
+  return out;
+}
+
+export class TriadkitError extends Error {
+  override readonly name = "TriadkitError";
+  readonly code: ErrorCode;
+  readonly context: ErrorContext | undefined;
+
+  constructor(code: ErrorCode, message: string, context?: ErrorContext, options?: { cause?: unknown }) {
+    super(`${message} (${code})`, options);
+    this.code = code;
+    this.context = redactContext(context);
+  }
+
+  toJSON(): { name: string; code: ErrorCode; message: string; context?: ErrorContext } {
+    return this.context === undefined
+      ? { name: this.name, code: this.code, message: this.message }
+      : { name: this.name, code: this.code, message: this.message, context: this.context };
+  }
+}
+
+export function isTriadkitError(value: unknown, code?: ErrorCode): value is TriadkitError {
+  return value instanceof TriadkitError && (code === undefined || value.code === code);
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/** Shorthand used by codecs: throw a coded error. */
+export function fail(code: ErrorCode, message: string, context?: ErrorContext): never {
+  throw new TriadkitError(code, message, context);
+}
+
+/** Turns warnings into a thrown error when the caller asked for strict validation. */
+export function enforceStrict<T>(result: Validated<T>, strict: boolean | undefined, code: ErrorCode): Validated<T> {
+  if (strict && result.warnings.length > 0) {
+    const first = result.warnings[0] as Warning;
+    throw new TriadkitError(code, `strict validation: ${first.message}`, {
+      warnings: result.warnings.map((w) => w.code),
+    });
+  }
+  return result;
+}

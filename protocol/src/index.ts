@@ -1,0 +1,22 @@
+/**
+ * @triadkit/protocol: pure codecs and rules. No I/O, no global state, Uint8Array for bytes.
+ */
+export * from "./errors.js";
+export * from "./ids/index.js";
+export * from "./testing.js";
+export * from "./triad/alibaba.js";
+export * from "./triad/connect.js";
+export * from "./triad/genie.js";
+export * from "./triad/register.js";
+export * from "./triad/signing.js";
+export * from "./triad/verify.js";
+export { concatBytes, constantTimeEqual, fromHex, fromUtf8, toHex, utf8 } from "./util/bytes.js";
+export {
+  hmacText,
+  isSignMethod,
+  parseSignMethod,
+  SIGN_METHOD_BYTES,
+  SIGN_METHODS,
+  type SignMethod,
+  WEAK_SIGN_METHODS,
+} from "./util/hmac.js";
