@@ -1,6 +1,8 @@
 /**
  * @triadkit/protocol: pure codecs and rules. No I/O, no global state, Uint8Array for bytes.
  */
+
+export * from "./alink/index.js";
 export * from "./errors.js";
 export * from "./ids/index.js";
 export * from "./testing.js";

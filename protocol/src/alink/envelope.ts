@@ -37,7 +37,6 @@ export const ALINK_ID_MAX_LENGTH = 256;
 /** Largest id the platform documents (ids are decimal strings in 0..4294967295). */
 export const ALINK_ID_MAX_NUMERIC = 4294967295;
 
-const ID_RULE: StringRule = { maxLength: ALINK_ID_MAX_LENGTH };
 /** Methods are dotted names: `thing.event.property.post`, `thing.event.module:Event.post`. */
 const METHOD_PATTERN = /^[A-Za-z0-9_:]+(?:\.[A-Za-z0-9_:]+)*$/;
 const METHOD_RULE: StringRule = { maxLength: 256, pattern: METHOD_PATTERN, describe: "a dotted method name" };
@@ -83,10 +82,10 @@ export interface IdGenerator {
   next(): string;
 }
 
-/** Creates an independent id counter starting at `start` (default 1). Throws `alink.bad_payload` on a bad start. */
+/** Creates an independent id counter starting at `start` (default 1). Throws `config.invalid` on a bad start. */
 export function createIdGenerator(start = 1): IdGenerator {
   if (!Number.isSafeInteger(start) || start < 0 || start > ALINK_ID_MAX_NUMERIC) {
-    fail("alink.bad_payload", `id generator start must be an integer in [0, ${ALINK_ID_MAX_NUMERIC}]`, { start });
+    fail("config.invalid", `id generator start must be an integer in [0, ${ALINK_ID_MAX_NUMERIC}]`, { start });
   }
   let current = start;
   return {
@@ -193,11 +192,16 @@ export function decodeRequest(bytes: Uint8Array): AlinkRequest {
   return readRequest(new JsonReader(parseJsonObject(bytes, "alink request"), "alink request"));
 }
 
-/** Decodes a request and also requires its `method`; throws `alink.bad_payload` on another method. */
-export function decodeRequestFor(bytes: Uint8Array, method: string, what = "alink request"): AlinkRequest {
+/** Decodes a request and also requires its `method` (one of `method`); throws `alink.bad_payload` otherwise. */
+export function decodeRequestFor(
+  bytes: Uint8Array,
+  method: string | readonly string[],
+  what = "alink request",
+): AlinkRequest {
   const reader = new JsonReader(parseJsonObject(bytes, what), what);
   const request = readRequest(reader);
-  if (request.method !== method) reader.bad("method", JSON.stringify(method));
+  const allowed: readonly string[] = typeof method === "string" ? [method] : method;
+  if (!allowed.includes(request.method)) reader.bad("method", allowed.map((m) => JSON.stringify(m)).join(" or "));
   return request;
 }
 

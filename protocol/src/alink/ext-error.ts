@@ -7,9 +7,9 @@
  * type reads as absent rather than failing.
  */
 
-import type { DeviceRef } from "./topics.js";
 import { isAlinkId } from "./envelope.js";
 import { isJsonObject, parseJsonObject } from "./json.js";
+import type { DeviceRef } from "./topics.js";
 
 export interface ExtError {
   /** Message id, when the error refers to one (a number on the wire is returned as a decimal string). */

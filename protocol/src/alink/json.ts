@@ -12,6 +12,11 @@ import { utf8 } from "../util/bytes.js";
 
 export type JsonObject = Record<string, unknown>;
 
+/** Throws `alink.bad_payload` "{what}: {field} must be {expected}", with the field name (never the value). */
+export function badField(what: string, field: string, expected: string): never {
+  return fail("alink.bad_payload", `${what}: ${field} must be ${expected}`, { field, expected });
+}
+
 /** Deepest nesting {@link assertJsonValue} accepts; guards against cycles and stack exhaustion. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -197,6 +202,5 @@ export class JsonReader {
     if (typeof value !== "number" || !Number.isSafeInteger(value)) this.bad(key, "a safe integer");
     if (value < rule.min || value > rule.max) this.bad(key, `an integer in [${rule.min}, ${rule.max}]`);
     return value === 0 ? 0 : value; // normalise -0
-
   }
 }

@@ -7,7 +7,7 @@
  * clock (wall or monotonic: only their difference matters); the server times are UTC.
  */
 
-import { encodeJson, type IntegerRule, JsonReader, parseJsonObject } from "./json.js";
+import { badField, encodeJson, type IntegerRule, JsonReader, parseJsonObject } from "./json.js";
 
 export interface NtpRequest {
   /** Device clock when the request was sent, ms. */
@@ -85,7 +85,7 @@ export function ntpUtcMs(sample: NtpSample): number {
   const { deviceSendTime, serverRecvTime, serverSendTime, deviceRecvTime } = sample;
   checkTimes("ntp sample", { deviceSendTime, serverRecvTime, serverSendTime, deviceRecvTime });
   if (deviceRecvTime < deviceSendTime) {
-    new JsonReader({}, "ntp sample").bad("deviceRecvTime", "at or after deviceSendTime");
+    badField("ntp sample", "deviceRecvTime", "at or after deviceSendTime");
   }
   return Math.floor((serverRecvTime + serverSendTime + deviceRecvTime - deviceSendTime) / 2);
 }

@@ -66,7 +66,12 @@ function readProgress(params: JsonReader): OtaProgress {
   };
 }
 
-function encodeOta<T>(what: string, id: string, params: Record<string, unknown>, check: (r: JsonReader) => T) {
+function encodeOta<T>(
+  what: string,
+  id: string,
+  params: Record<string, unknown>,
+  check: (r: JsonReader) => T,
+): Uint8Array {
   const checkedId = checkIdForEncode(id, what);
   check(new JsonReader(params, what, "params."));
   return encodeJson({ id: checkedId, params });

@@ -18,12 +18,10 @@
  */
 
 import { fail } from "../errors.js";
+import type { DeviceIdentity } from "../triad/alibaba.js";
 
-/** The two parts of a triad that address a device in a topic. */
-export interface DeviceRef {
-  readonly productKey: string;
-  readonly deviceName: string;
-}
+/** The two parts of a triad that address a device in a topic (the triad module's `DeviceIdentity`). */
+export type DeviceRef = DeviceIdentity;
 
 /** `/sys/{pk}/{dn}/` topics whose remainder is fixed, keyed by kind. */
 const SYS_PATHS = {
