@@ -2,6 +2,14 @@
  * @triadkit/firmware-sim: virtual devices and the local platform emulator.
  */
 
+export * from "./emulator/acl.js";
+export * from "./emulator/csv-import.js";
 export * from "./emulator/device-directory.js";
+export { HTTP_REGISTER_CODES, REGISTER_PATH, type TlsMaterial } from "./emulator/listeners.js";
+export * from "./emulator/message-log.js";
+export * from "./emulator/options.js";
 export * from "./emulator/platform-emulator.js";
+export * from "./emulator/rate-limit.js";
+export { type RegistrationGrant, type RegistrationOptions, randomAlnum, regnwlClientId } from "./emulator/registration.js";
+export * from "./emulator/sqlite-registry.js";
 export * from "./identity.js";

@@ -56,6 +56,41 @@ export const ERROR_CODES = [
   "alink.bad_payload",
   "alink.bad_reply_code",
 
+  "alink.reply_timeout",
+  "alink.platform_error",
+
+  // --- device session (sdk) ---
+  "session.closed",
+  "session.not_connected",
+  "session.auth_refused",
+  "session.device_disabled",
+  "session.device_deleted",
+  "session.rate_limited",
+  "session.registration_failed",
+  "session.tls_config",
+
+  // --- device persistence (FlashStore) and offline queue (MessageStore) ---
+  "store.bad_key",
+  "store.corrupt_record",
+  "store.record_too_large",
+  "store.unsupported_version",
+  "store.io",
+  "store.closed",
+  "queue.message_too_large",
+  "queue.closed",
+  "queue.corrupt",
+  "queue.dropped",
+
+  // --- platform emulator ---
+  "emulator.unknown_device",
+  "emulator.duplicate_device",
+  "emulator.device_disabled",
+  "emulator.device_deleted",
+  "emulator.device_offline",
+  "emulator.registration_refused",
+  "emulator.bad_csv",
+  "emulator.closed",
+
   // --- station: sheet import ---
   "import.missing_column",
   "import.ambiguous_column",

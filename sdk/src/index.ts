@@ -3,3 +3,5 @@
  */
 export * from "./clock.js";
 export * from "./random.js";
+export * from "./session/index.js";
+export * from "./storage/index.js";

@@ -1,186 +1,426 @@
 import { EventEmitter } from "node:events";
-import { type AddressInfo, createServer, type Server } from "node:net";
+import type { Server, Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import {
-  type AlinkRequest,
-  type BindingEvent,
-  type ConnectVerifyOptions,
+  type AlinkReply,
+  createIdGenerator,
   type DeviceIdentity,
-  decodeBindingEvent,
-  decodeIdentityReport,
-  decodeRequest,
+  encodeRegisterResult,
+  encodeRegnwlResult,
+  encodeRequest,
   type ErrorCode,
-  encodeReply,
-  type IdentityReport,
+  type IdGenerator,
   isTriadkitError,
-  REPLY_CODES,
-  replyTopicOf,
-  tryParseTopic,
+  parseUsername,
+  propertyGetReplyTopic,
+  propertyGetTopic,
+  propertySetReplyTopic,
+  propertySetTopic,
+  registrationResultTopic,
+  rrpcRequestTopic,
+  rrpcResponseTopic,
+  serviceReplyTopic,
+  serviceTopic,
+  thingDeleteReplyTopic,
+  thingDeleteTopic,
+  thingDisableReplyTopic,
+  thingDisableTopic,
+  thingEnableReplyTopic,
+  thingEnableTopic,
+  TriadkitError,
   verifyConnect,
 } from "@triadkit/protocol";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
-import type { DeviceDirectory } from "./device-directory.js";
+import { topicAllowed } from "./acl.js";
+import { asDeviceRegistry, type DeviceRecord, type DeviceRegistry, deviceKey } from "./device-directory.js";
+import { DeviceInbox } from "./device-inbox.js";
+import { closeServer, createMqttServer, createRegistrationServer, listen, portOf, urlOf } from "./listeners.js";
+import { type MessageFilter, MessageLog, type ReceivedMessage } from "./message-log.js";
+import {
+  type CallOptions,
+  type InvokeOptions,
+  type KickReason,
+  type OnlineDevice,
+  type PlatformEmulatorEvents,
+  type PlatformEmulatorOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  type Transport,
+} from "./options.js";
+import { PendingReplies } from "./pending-replies.js";
+import { RateLimiter } from "./rate-limit.js";
+import { Registrar, type RegistrationGrant } from "./registration.js";
+import { SqliteDeviceRegistry } from "./sqlite-registry.js";
 
-export interface PlatformEmulatorOptions {
-  readonly directory: DeviceDirectory;
-  /** Default 127.0.0.1. */
-  readonly host?: string;
-  /** Default 0: a free port. Never 1883 by accident. */
-  readonly port?: number;
-  /** Passed to the signature verifier (refuse weak methods, timestamp window, …). */
-  readonly verify?: ConnectVerifyOptions;
+/** MQTT 3.1.1 CONNACK return code for every refused login: 5, "not authorized". */
+export const CONNACK_NOT_AUTHORIZED = 5;
+
+type ClientInfo =
+  | { readonly kind: "device"; readonly identity: DeviceIdentity; readonly transport: Transport }
+  | { readonly kind: "register"; readonly grant: RegistrationGrant };
+
+interface Session extends OnlineDevice {
+  readonly client: Client;
 }
 
-export interface PlatformEmulatorEvents {
-  online: [identity: DeviceIdentity, clientId: string];
-  offline: [identity: DeviceIdentity];
-  rejected: [rejection: { code: ErrorCode; username: string | undefined }];
-  request: [request: { identity: DeviceIdentity; topic: string; message: AlinkRequest }];
-  identityReport: [report: { identity: DeviceIdentity; value: IdentityReport }];
-  bindingEvent: [event: { identity: DeviceIdentity; value: BindingEvent }];
-  badMessage: [bad: { identity: DeviceIdentity; topic: string; code: ErrorCode }];
-}
-
-/** MQTT CONNACK return codes for a refused login (MQTT 3.1.1 §3.2.2.3). */
-const BAD_USERNAME_OR_PASSWORD = 4;
-const IDENTIFIER_REJECTED = 2;
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * A local stand-in for the Alibaba Cloud IoT MQTT endpoint: an embedded aedes broker whose `authenticate`
- * hook is triadkit's signature verifier and whose ACL confines each device to its own topics. Every Alink
- * request is answered on its reply topic (code 200, or 460 for a payload that does not decode); identity
- * reports and binding events are decoded and emitted.
+ * A local stand-in for the Alibaba Cloud IoT platform: an embedded aedes broker on TCP (and TLS) whose login hook is
+ * triadkit's signature verifier, a per-device topic ACL, one session per device, dynamic registration over MQTT and
+ * HTTP(S), NTP, a per-device rate limit, device lifecycle (disable/enable/delete), and a typed API to call devices.
+ * See docs/emulator.md.
  */
 export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
-  private readonly identities = new WeakMap<Client, DeviceIdentity>();
+  private readonly clients = new WeakMap<Client, ClientInfo>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly sockets = new Set<Socket>();
+  private readonly ids: IdGenerator = createIdGenerator();
+  private readonly pending: PendingReplies;
+  private readonly log: MessageLog;
+  private readonly inbox: DeviceInbox;
+  private readonly registrar: Registrar;
+  private readonly servers: { mqtt: Server; mqtts?: Server; http?: Server };
+  private closed = false;
 
   private constructor(
     private readonly broker: Aedes,
-    private readonly server: Server,
+    readonly registry: DeviceRegistry,
+    private readonly ownsRegistry: boolean,
+    private readonly options: ResolvedOptions,
   ) {
     super();
+    this.pending = new PendingReplies(options.clock);
+    this.log = new MessageLog(options.messageBufferSize);
+    const limiter = options.rateLimit && new RateLimiter(options.rateLimit, () => options.clock.monotonicMs());
+    this.inbox = new DeviceInbox({
+      clock: options.clock,
+      log: this.log,
+      pending: this.pending,
+      limiter,
+      logger: options.logger,
+      emit: (event, ...args) => this.emit(event, ...(args as never)),
+      publish: (topic, payload) => this.publish(topic, payload),
+    });
+    this.registrar = new Registrar(registry, options.random, options.registration);
+    const handle = (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+      broker.handle(socket);
+    };
+    this.servers = { mqtt: createMqttServer(handle) };
+    if (options.tls) this.servers.mqtts = createMqttServer(handle, options.tls);
+    if (options.http) {
+      this.servers.http = createRegistrationServer(
+        this.registrar,
+        {
+          onRegistered: (grant) => this.registered(grant, "http"),
+          onRefused: ({ code, replyCode, username }) => this.emit("rejected", { code, username, returnCode: replyCode }),
+        },
+        options.http.tls ? options.tls : undefined,
+      );
+    }
   }
 
-  static async start(options: PlatformEmulatorOptions): Promise<PlatformEmulator> {
+  /** Starts the broker and its listeners. Throws `config.invalid` for bad options. */
+  static async start(options: PlatformEmulatorOptions = {}): Promise<PlatformEmulator> {
+    const resolved = resolveOptions(options);
+    const given = options.registry ?? options.directory;
+    const registry = given === undefined ? new SqliteDeviceRegistry() : asDeviceRegistry(given);
     const broker = await Aedes.createBroker();
-    const server = createServer(broker.handle);
-    const emulator = new PlatformEmulator(broker, server);
-    emulator.install(options);
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    const emulator = new PlatformEmulator(broker, registry, given === undefined, resolved);
+    emulator.install();
+    try {
+      const { mqtt, mqtts, http } = emulator.servers;
+      await listen(mqtt, resolved.port, resolved.host);
+      if (mqtts && resolved.tls) await listen(mqtts, resolved.tls.port, resolved.host);
+      if (http && resolved.http) await listen(http, resolved.http.port, resolved.host);
+    } catch (err) {
+      await emulator.close();
+      throw err;
+    }
     return emulator;
   }
 
   get port(): number {
-    return (this.server.address() as AddressInfo).port;
+    return portOf(this.servers.mqtt);
   }
-
+  /** `mqtt://host:port`. */
   get url(): string {
-    const { address, port } = this.server.address() as AddressInfo;
-    return `mqtt://${address.includes(":") ? `[${address}]` : address}:${port}`;
+    return urlOf("mqtt", this.servers.mqtt);
   }
-
+  get tlsPort(): number | undefined {
+    return this.servers.mqtts && portOf(this.servers.mqtts);
+  }
+  /** `mqtts://host:port` when TLS is on. */
+  get tlsUrl(): string | undefined {
+    return this.servers.mqtts && urlOf("mqtts", this.servers.mqtts);
+  }
+  get httpPort(): number | undefined {
+    return this.servers.http && portOf(this.servers.http);
+  }
+  /** `http://host:port` or `https://host:port` of the registration endpoint, when on. */
+  get httpUrl(): string | undefined {
+    return this.servers.http && urlOf(this.options.http?.tls ? "https" : "http", this.servers.http);
+  }
   get connectedClients(): number {
     return this.broker.connectedClients;
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  /** Devices with a live session, in login order. */
+  onlineDevices(): OnlineDevice[] {
+    return [...this.sessions.values()]
+      .filter((s) => !s.client.closed)
+      .map(({ identity, clientId, transport, sinceMs }) => ({ identity, clientId, transport, sinceMs }));
   }
 
-  private install(options: PlatformEmulatorOptions): void {
+  isOnline(identity: DeviceIdentity): boolean {
+    const session = this.sessions.get(deviceKey(identity));
+    return session !== undefined && !session.client.closed;
+  }
+
+  /** Messages devices published, oldest first (a bounded ring buffer, see `messageBufferSize`). */
+  messages(filter?: MessageFilter): ReceivedMessage[] {
+    return this.log.list(filter);
+  }
+
+  /**
+   * Calls a service on the device and resolves with its reply: asynchronous on `thing/service/{name}` (reply on
+   * `{name}_reply`), or synchronous (`sync: true`) over RRPC `rrpc/request/{messageId}` → `rrpc/response/{messageId}`.
+   * Throws `emulator.device_offline`, `alink.reply_timeout`, `alink.bad_topic` (a bad service name).
+   */
+  async invokeService(
+    identity: DeviceIdentity,
+    name: string,
+    params: Record<string, unknown>,
+    options: InvokeOptions = {},
+  ): Promise<AlinkReply> {
+    const asyncTopic = serviceTopic(identity, name);
+    const method = `thing.service.${name}`;
+    if (!options.sync) return this.call(identity, asyncTopic, serviceReplyTopic(identity, name), method, params, options);
+    const messageId = this.ids.next();
+    const request = rrpcRequestTopic(identity, messageId);
+    return this.call(identity, request, rrpcResponseTopic(identity, messageId), method, params, options, messageId);
+  }
+
+  /** `thing.service.property.set`; resolves with the device's `set_reply`. */
+  setProperty(identity: DeviceIdentity, props: Record<string, unknown>, options: CallOptions = {}): Promise<AlinkReply> {
+    const method = "thing.service.property.set";
+    return this.call(identity, propertySetTopic(identity), propertySetReplyTopic(identity), method, props, options);
+  }
+
+  /** `thing.service.property.get` for `names`; the reply's `data` holds the values. */
+  getProperty(identity: DeviceIdentity, names: readonly string[], options: CallOptions = {}): Promise<AlinkReply> {
+    const method = "thing.service.property.get";
+    return this.call(identity, propertyGetTopic(identity), propertyGetReplyTopic(identity), method, [...names], options);
+  }
+
+  /**
+   * Disables the device: status `disabled`, `thing/disable` sent to it, its connection closed once it answered (or
+   * after `kickGraceMs`); later logins are refused with CONNACK 5 until {@link enableDevice}.
+   * Throws `emulator.unknown_device`, `emulator.device_deleted`.
+   */
+  async disableDevice(identity: DeviceIdentity): Promise<DeviceRecord> {
+    this.requireNotDeleted(identity);
+    const record = this.registry.setStatus(identity, "disabled");
+    await this.notifyAndKick(identity, thingDisableTopic(identity), thingDisableReplyTopic(identity), "disabled");
+    return record;
+  }
+
+  /** Status back to `active` (and `thing/enable` to the device should it be online). Throws like {@link disableDevice}. */
+  async enableDevice(identity: DeviceIdentity): Promise<DeviceRecord> {
+    this.requireNotDeleted(identity);
+    const record = this.registry.setStatus(identity, "active");
+    if (this.isOnline(identity)) {
+      const id = this.ids.next();
+      const answered = this.pending.wait(thingEnableReplyTopic(identity), id, this.options.kickGraceMs).catch(() => {});
+      this.publish(thingEnableTopic(identity), encodeRequest({ id, params: {}, method: "thing.enable" }));
+      await Promise.race([answered, delay(this.options.kickGraceMs)]);
+    }
+    return record;
+  }
+
+  /** Soft-deletes the device (`thing/delete`, then its connection is closed); it can no longer log in. */
+  async deleteDevice(identity: DeviceIdentity): Promise<DeviceRecord> {
+    const record = this.registry.setStatus(identity, "deleted");
+    await this.notifyAndKick(identity, thingDeleteTopic(identity), thingDeleteReplyTopic(identity), "deleted");
+    return record;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.rejectAll(new TriadkitError("emulator.closed", "the platform emulator was closed"));
+    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(Object.values(this.servers).map((s) => closeServer(s)));
+    if (this.ownsRegistry) this.registry.close();
+  }
+
+  private requireNotDeleted(identity: DeviceIdentity): void {
+    const record = this.registry.get(identity);
+    if (record?.status === "deleted") {
+      throw new TriadkitError("emulator.device_deleted", "the device was deleted", { ...identityOnly(identity) });
+    }
+  }
+
+  private async call(
+    identity: DeviceIdentity,
+    topic: string,
+    replyTopic: string,
+    method: string,
+    params: object,
+    options: CallOptions,
+    id: string = this.ids.next(),
+  ): Promise<AlinkReply> {
+    if (this.closed) throw new TriadkitError("emulator.closed", "the platform emulator was closed");
+    if (!this.isOnline(identity)) {
+      throw new TriadkitError("emulator.device_offline", "the device has no live session", { ...identityOnly(identity) });
+    }
+    const body = encodeRequest({ id, params, method });
+    const answered = this.pending.wait(replyTopic, id, options.timeoutMs ?? this.options.replyTimeoutMs);
+    this.publish(topic, body);
+    return answered;
+  }
+
+  private async notifyAndKick(identity: DeviceIdentity, topic: string, replyTopic: string, reason: KickReason) {
+    const session = this.sessions.get(deviceKey(identity));
+    if (session === undefined || session.client.closed) return;
+    const id = this.ids.next();
+    const method = reason === "disabled" ? "thing.disable" : "thing.delete";
+    const answered = this.pending.wait(replyTopic, id, this.options.kickGraceMs).catch(() => {});
+    this.publish(topic, encodeRequest({ id, params: {}, method }));
+    await Promise.race([answered, delay(this.options.kickGraceMs)]);
+    this.kick(session, reason);
+  }
+
+  private kick(session: Session, reason: KickReason, byClientId?: string): void {
+    const { identity, clientId } = session;
+    this.emit("kicked", { identity, clientId, reason, ...(byClientId === undefined ? {} : { byClientId }) });
+    this.options.logger.info({ event: "kicked", ...identityOnly(identity), clientId, reason }, "session closed");
+    if (this.sessions.get(deviceKey(identity))?.client === session.client) this.sessions.delete(deviceKey(identity));
+    session.client.close();
+  }
+
+  private publish(topic: string, payload: Uint8Array): void {
+    this.broker.publish(
+      { cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false },
+      () => {},
+    );
+  }
+
+  private registered(grant: RegistrationGrant, via: "mqtt" | "http"): void {
+    this.emit("registered", { identity: grant.identity, mode: grant.mode, via });
+    this.options.logger.info({ event: "registered", ...identityOnly(grant.identity), mode: grant.mode, via });
+  }
+
+  private refuse(username: string | undefined, err: unknown): AuthenticateError {
+    let code: ErrorCode = isTriadkitError(err) ? err.code : "internal.unexpected";
+    if (code === "triad.bad_signature" && username !== undefined) {
+      try {
+        if (this.registry.get(parseUsername(username))?.status === "deleted") code = "emulator.device_deleted";
+      } catch {
+        // not a username we can read: keep the code
+      }
+    }
+    this.emit("rejected", { code, username, returnCode: CONNACK_NOT_AUTHORIZED });
+    this.options.logger.info({ event: "rejected", code, username }, "login refused");
+    const refusal = new Error(`login refused (${code})`) as AuthenticateError;
+    refusal.returnCode = CONNACK_NOT_AUTHORIZED;
+    return refusal;
+  }
+
+  private authenticateDevice(client: Client, creds: { clientId: string; username: string; password: string }) {
+    const identity = Registrar.isTokenLogin(creds.clientId)
+      ? this.registrar.verifyTokenLogin(creds)
+      : verifyConnect(creds, (id) => this.registry.lookupSecret(id), this.options.verify).identity;
+    if (this.registry.get(identity)?.status === "disabled") {
+      throw new TriadkitError("emulator.device_disabled", "the device is disabled", { ...identityOnly(identity) });
+    }
+    const transport: Transport = client.conn instanceof TLSSocket ? "tls" : "tcp";
+    this.clients.set(client, { kind: "device", identity, transport });
+    // One session per device: the platform closes the older connection when the same device logs in again.
+    // (With the same clientId aedes takes the old session over itself; closing it here too would race that.)
+    const key = deviceKey(identity);
+    const old = this.sessions.get(key);
+    if (old !== undefined && old.client !== client && !old.client.closed) {
+      if (old.clientId === client.id) {
+        this.emit("kicked", { identity, clientId: old.clientId, reason: "duplicate_login", byClientId: client.id });
+      } else {
+        this.kick(old, "duplicate_login", client.id);
+      }
+    }
+    // The session exists from the CONNACK on (aedes reports `clientReady` only after sending it).
+    this.sessions.set(key, { client, identity, clientId: client.id, transport, sinceMs: this.options.clock.nowMs() });
+    this.registry.markActivated(identity);
+  }
+
+  private install(): void {
     const broker = this.broker;
     broker.authenticate = (client, username, password, done) => {
+      const creds = { clientId: client.id, username: username ?? "", password: password?.toString("utf8") ?? "" };
       try {
-        const parsed = verifyConnect(
-          { clientId: client.id, username: username ?? "", password: password?.toString("utf8") ?? "" },
-          (identity) => options.directory.lookupSecret(identity),
-          options.verify,
-        );
-        this.identities.set(client, parsed.identity);
+        if (Registrar.isRegistration(creds.clientId)) {
+          const grant = this.registrar.mqtt(creds, client.conn instanceof TLSSocket);
+          this.clients.set(client, { kind: "register", grant });
+        } else {
+          this.authenticateDevice(client, creds);
+        }
         done(null, true);
       } catch (err) {
-        const code: ErrorCode = isTriadkitError(err) ? err.code : "internal.unexpected";
-        this.emit("rejected", { code, username });
-        const refusal = new Error(`login refused (${code})`) as AuthenticateError;
-        refusal.returnCode = code === "triad.bad_client_id" ? IDENTIFIER_REJECTED : BAD_USERNAME_OR_PASSWORD;
-        done(refusal, false);
+        done(this.refuse(username, err), false);
       }
     };
     broker.authorizePublish = (client, packet, callback) => {
       if (client === null) return callback(null); // the platform itself
-      const identity = this.identities.get(client);
-      callback(identity !== undefined && ownsTopic(identity, packet.topic) ? null : new Error("topic not allowed"));
+      if (this.allowed(client, packet.topic, "publish")) return callback(null);
+      callback(new Error("topic not allowed"));
     };
     broker.authorizeSubscribe = (client, subscription, callback) => {
-      const identity = this.identities.get(client);
-      callback(null, identity !== undefined && ownsTopic(identity, subscription.topic) ? subscription : null);
+      callback(null, this.allowed(client, subscription.topic, "subscribe") ? subscription : null);
     };
     broker.on("clientReady", (client) => {
-      const identity = this.identities.get(client);
-      if (identity) this.emit("online", identity, client.id);
+      const info = this.clients.get(client);
+      if (info?.kind === "register") return this.deliverRegistration(client, info.grant);
+      if (info?.kind === "device") this.emit("online", info.identity, client.id);
     });
     broker.on("clientDisconnect", (client) => {
-      const identity = this.identities.get(client);
-      if (identity) this.emit("offline", identity);
+      const info = this.clients.get(client);
+      if (info?.kind !== "device") return;
+      const key = deviceKey(info.identity);
+      if (this.sessions.get(key)?.client === client) this.sessions.delete(key);
+      this.emit("offline", info.identity, client.id);
     });
     broker.on("publish", (packet, client) => {
-      if (client === null) return;
-      const identity = this.identities.get(client);
-      if (identity) this.onDevicePublish(identity, packet.topic, new Uint8Array(packet.payload as Buffer));
+      const info = client === null ? undefined : this.clients.get(client);
+      if (client === null || info?.kind !== "device") return;
+      this.inbox.receive(info.identity, client.id, packet.topic, new Uint8Array(packet.payload as Buffer));
     });
   }
 
-  private onDevicePublish(identity: DeviceIdentity, topic: string, payload: Uint8Array): void {
-    const parsed = tryParseTopic(topic);
-    if (parsed === undefined || !("productKey" in parsed)) return;
-    const reply = replyTopicOf(topic);
-    if (reply === undefined || parsed.kind.endsWith("reply")) return;
-    let message: AlinkRequest;
-    try {
-      message = decodeRequest(payload);
-    } catch (err) {
-      this.emit("badMessage", { identity, topic, code: isTriadkitError(err) ? err.code : "internal.unexpected" });
-      return;
+  private allowed(client: Client, topic: string, action: "publish" | "subscribe"): boolean {
+    const info = this.clients.get(client);
+    if (info?.kind === "device" && topicAllowed(info.identity, topic)) return true;
+    const identity = info?.kind === "device" ? info.identity : info?.grant.identity;
+    if (identity !== undefined) {
+      this.emit("aclDenied", { identity, clientId: client.id, topic, action });
+      this.options.logger.warn({ event: "aclDenied", ...identityOnly(identity), topic, action }, "topic refused");
     }
-    this.emit("request", { identity, topic, message });
-    let code: number = REPLY_CODES.ok;
-    try {
-      if (parsed.kind === "deviceinfo.update") {
-        this.emit("identityReport", { identity, value: decodeIdentityReport(payload).value });
-      } else if (
-        parsed.kind === "event.post" &&
-        ["BindingHeartbeat", "BindingChanged", "SimRemoved"].includes(parsed.identifier)
-      ) {
-        this.emit("bindingEvent", { identity, value: decodeBindingEvent(payload).value });
-      }
-    } catch (err) {
-      code = REPLY_CODES.badParams;
-      this.emit("badMessage", { identity, topic, code: isTriadkitError(err) ? err.code : "internal.unexpected" });
-    }
-    if (message.sys?.ack === 0) return;
-    const body = encodeReply({ id: message.id, code, data: {}, method: message.method, version: "1.0" });
-    this.broker.publish(
-      { cmd: "publish", topic: reply, payload: Buffer.from(body), qos: 0, retain: false, dup: false },
-      () => {},
-    );
+    return false;
+  }
+
+  private deliverRegistration(client: Client, grant: RegistrationGrant): void {
+    const payload =
+      grant.mode === "register" ? encodeRegisterResult(grant.result) : encodeRegnwlResult(grant.result);
+    const topic = registrationResultTopic(grant.mode);
+    this.registered(grant, "mqtt");
+    client.publish({ cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {
+      // The platform closes a registration connection once the result is out; give the bytes time to leave.
+      delay(this.options.kickGraceMs).then(() => client.close());
+    });
   }
 }
 
-/** A device may use its own Alink topics and its custom `/{pk}/{dn}/user/…` topics, nothing else. */
-export function ownsTopic(identity: DeviceIdentity, topicOrFilter: string): boolean {
-  const { productKey: pk, deviceName: dn } = identity;
-  if (topicOrFilter.startsWith(`/${pk}/${dn}/user/`)) return true;
-  const sys = `/sys/${pk}/${dn}/`;
-  if (topicOrFilter.startsWith(sys))
-    return !topicOrFilter.slice(sys.length).includes("#") || topicOrFilter.endsWith("/#");
-  for (const prefix of [`/ext/ntp/${pk}/${dn}/`, `/ext/error/${pk}/${dn}`]) {
-    if (topicOrFilter.startsWith(prefix)) return true;
-  }
-  return /^\/ota\/device\/(inform|upgrade|progress)\//.test(topicOrFilter) && topicOrFilter.endsWith(`/${pk}/${dn}`);
+function identityOnly(identity: DeviceIdentity): { productKey: string; deviceName: string } {
+  return { productKey: identity.productKey, deviceName: identity.deviceName };
 }

@@ -1,0 +1,10 @@
+export * from "./backoff.js";
+export * from "./device.js";
+export * from "./device-events.js";
+export type { PropertyGetHandler, PropertySetHandler, ServiceHandler } from "./downstream.js";
+export * from "./options.js";
+export * from "./registration.js";
+export * from "./time-sync.js";
+export * from "./token-bucket.js";
+export * from "./transport.js";
+export * from "./fake-transport.js";
