@@ -7,9 +7,25 @@ export * from "./emulator/csv-import.js";
 export * from "./emulator/device-directory.js";
 export { HTTP_REGISTER_CODES, REGISTER_PATH, type TlsMaterial } from "./emulator/listeners.js";
 export * from "./emulator/message-log.js";
-export * from "./emulator/options.js";
+export {
+  type CallOptions,
+  DEFAULT_RATE_LIMIT,
+  type EmulatorLogger,
+  type InvokeOptions,
+  type KickReason,
+  type OnlineDevice,
+  type PlatformEmulatorEvents,
+  type PlatformEmulatorOptions,
+  type Transport,
+} from "./emulator/options.js";
 export * from "./emulator/platform-emulator.js";
 export * from "./emulator/rate-limit.js";
-export { type RegistrationGrant, type RegistrationOptions, randomAlnum, regnwlClientId } from "./emulator/registration.js";
+export {
+  type RegistrationGrant,
+  type RegistrationOptions,
+  randomAlnum,
+  regnwlClientId,
+} from "./emulator/registration.js";
 export * from "./emulator/sqlite-registry.js";
+export * from "./flash/index.js";
 export * from "./identity.js";

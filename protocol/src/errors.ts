@@ -63,9 +63,6 @@ export const ERROR_CODES = [
   "session.closed",
   "session.not_connected",
   "session.auth_refused",
-  "session.device_disabled",
-  "session.device_deleted",
-  "session.rate_limited",
   "session.registration_failed",
   "session.tls_config",
 

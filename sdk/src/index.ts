@@ -2,6 +2,8 @@
  * @triadkit/sdk: the device runtime. Hardware and time sit behind small injected interfaces.
  */
 export * from "./clock.js";
+export * from "./logging/index.js";
+export * from "./queue/index.js";
 export * from "./random.js";
 export * from "./session/index.js";
 export * from "./storage/index.js";

@@ -3,8 +3,20 @@
  * (async and RRPC) answered by a device, NTP, the per-device rate limit (429), the topic ACL with its event, and the
  * ring buffer of received messages.
  */
-import { type AlibabaTriad, decodeNtpResponse, decodeReply, encodeNtpRequest, encodeRequest, ntpResponseTopic, ntpRequestTopic, ntpUtcMs, propertyPostTopic, signConnect } from "@triadkit/protocol";
+
 import { PlatformEmulator, SqliteDeviceRegistry } from "@triadkit/firmware-sim";
+import {
+  type AlibabaTriad,
+  decodeNtpResponse,
+  decodeReply,
+  encodeNtpRequest,
+  encodeRequest,
+  ntpRequestTopic,
+  ntpResponseTopic,
+  ntpUtcMs,
+  propertyPostTopic,
+  signConnect,
+} from "@triadkit/protocol";
 import type { Clock } from "@triadkit/sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { autoRespond, ClientPool, collect, newTriad, nextMessage } from "./emulator-harness.js";
@@ -74,11 +86,18 @@ describe("calls into the device", () => {
     client.on("message", (topic) => {
       if (!topic.endsWith("_reply") && !topic.includes("/rrpc/response/")) seenTopics.push(topic);
     });
-    expect(await emulator.invokeService(alice, "Reboot", { delayS: 3 })).toMatchObject({ code: 200, data: { rebootIn: 3 } });
+    expect(await emulator.invokeService(alice, "Reboot", { delayS: 3 })).toMatchObject({
+      code: 200,
+      data: { rebootIn: 3 },
+    });
     const sync = await emulator.invokeService(alice, "Reboot", { delayS: 1 }, { sync: true, timeoutMs: 2_000 });
     expect(sync).toMatchObject({ code: 200, data: { rebootIn: 3 } });
     expect(await emulator.invokeService(alice, "Refuse", {})).toMatchObject({ code: 6100 });
-    expect(calls.map((c) => c.method)).toEqual(["thing.service.Reboot", "thing.service.Reboot", "thing.service.Refuse"]);
+    expect(calls.map((c) => c.method)).toEqual([
+      "thing.service.Reboot",
+      "thing.service.Reboot",
+      "thing.service.Refuse",
+    ]);
     expect(seenTopics[0]).toBe(`/sys/${alice.productKey}/${alice.deviceName}/thing/service/Reboot`);
     expect(seenTopics[1]).toMatch(new RegExp(`^/sys/${alice.productKey}/${alice.deviceName}/rrpc/request/\\d+$`));
   });
@@ -126,7 +145,10 @@ describe("topic ACL", () => {
       );
       expect(suback).toEqual([128, 128, 0]);
       const cut = new Promise<void>((resolve) => eve.once("close", () => resolve()));
-      eve.publish(propertyPostTopic(alice), Buffer.from(encodeRequest({ id: "1", params: {}, method: "thing.event.property.post" })));
+      eve.publish(
+        propertyPostTopic(alice),
+        Buffer.from(encodeRequest({ id: "1", params: {}, method: "thing.event.property.post" })),
+      );
       await cut;
       expect(deniedHere.map(([d]) => [d.action, d.topic])).toEqual([
         ["subscribe", foreign],

@@ -63,11 +63,19 @@ describe("MQTT dynamic registration", () => {
     const result = decodeRegisterResult(await registerOverMqtt(emulator.tlsUrl as string, PK, deviceName, "register"));
     expect(result).toMatchObject({ productKey: PK, deviceName });
     expect(result.deviceSecret).toMatch(/^[A-Za-z0-9]{32}$/);
-    expect(registered.map(([r]) => r)).toEqual([{ identity: { productKey: PK, deviceName }, mode: "register", via: "mqtt" }]);
+    expect(registered.map(([r]) => r)).toEqual([
+      { identity: { productKey: PK, deviceName }, mode: "register", via: "mqtt" },
+    ]);
     expect(registry.get({ productKey: PK, deviceName })?.status).toBe("active");
     await pool.connect(emulator.url, signConnect({ triad: result, style: "c" }));
     // Issued once: the device is activated now, a second registration is refused.
-    const again = signDynamicRegisterMqtt({ productKey: PK, deviceName, productSecret, random: random(), mode: "register" });
+    const again = signDynamicRegisterMqtt({
+      productKey: PK,
+      deviceName,
+      productSecret,
+      random: random(),
+      mode: "register",
+    });
     expect(await pool.refusal(emulator.url, again)).toBe(5);
   });
 
@@ -120,13 +128,23 @@ describe("MQTT dynamic registration", () => {
       registration: { strictPreRegistration: true, requireTls: true },
     });
     try {
-      const unknown = { productKey: PK, deviceName: newName(), productSecret, random: random(), mode: "register" as const };
-      expect(await pool.refusal(strict.tlsUrl as string, signDynamicRegisterMqtt(unknown), { ca: fixture.caPem })).toBe(5);
+      const unknown = {
+        productKey: PK,
+        deviceName: newName(),
+        productSecret,
+        random: random(),
+        mode: "register" as const,
+      };
+      expect(await pool.refusal(strict.tlsUrl as string, signDynamicRegisterMqtt(unknown), { ca: fixture.caPem })).toBe(
+        5,
+      );
       const triad = { ...newTriad(PK), deviceName: newName() };
       registry.add(triad);
       const known = { ...unknown, deviceName: triad.deviceName };
       expect(await pool.refusal(strict.url, signDynamicRegisterMqtt(known))).toBe(5); // plain TCP
-      const result = decodeRegisterResult(await registerOverMqtt(strict.tlsUrl as string, PK, triad.deviceName, "register"));
+      const result = decodeRegisterResult(
+        await registerOverMqtt(strict.tlsUrl as string, PK, triad.deviceName, "register"),
+      );
       expect(result.deviceName).toBe(triad.deviceName);
     } finally {
       await pool.endAll();
@@ -135,7 +153,18 @@ describe("MQTT dynamic registration", () => {
   });
 });
 
-function post(url: string, path: string, body: string, ca?: string): Promise<{ status: number; json: any }> {
+interface RegisterResponse {
+  code: number;
+  message?: string;
+  data: { productKey: string; deviceName: string; deviceSecret: string };
+}
+
+function post(
+  url: string,
+  path: string,
+  body: string,
+  ca?: string,
+): Promise<{ status: number; json: RegisterResponse }> {
   return new Promise((resolve, reject) => {
     const req = (url.startsWith("https") ? httpsRequest : httpRequest)(
       `${url}${path}`,
@@ -147,7 +176,9 @@ function post(url: string, path: string, body: string, ca?: string): Promise<{ s
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }),
+        );
       },
     );
     req.on("error", reject);

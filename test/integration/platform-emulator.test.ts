@@ -53,13 +53,13 @@ describe("platform emulator", () => {
     await expect.poll(() => online.sort()).toEqual([alice.triad.deviceName, bob.triad.deviceName].sort());
   });
 
-  it("refuses a wrong secret with CONNACK 4 and says why", async () => {
+  it("refuses a wrong secret with CONNACK 5 (not authorized) and says why", async () => {
     const rejected: string[] = [];
     emulator.on("rejected", (r) => rejected.push(r.code));
     const wrong = { ...alice.triad, deviceSecret: "0".repeat(32) };
     const err = await connect(signConnect({ triad: wrong, timestampMs: Date.now() })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as { code?: number }).code).toBe(4);
+    expect((err as { code?: number }).code).toBe(5);
     expect(rejected).toContain("triad.bad_signature");
   });
 

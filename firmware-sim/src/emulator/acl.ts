@@ -3,6 +3,7 @@
  *
  * - `/sys/{pk}/{dn}/…` (thing model, lifecycle, RRPC, …)
  * - `/ext/ntp/{pk}/{dn}/…` and `/ext/error/{pk}/{dn}`
+ * - `/ext/session/{pk}/{dn}/…` (a gateway's own sub-device session topics; the official SDKs subscribe to them)
  * - `/shadow/update/{pk}/{dn}` and `/shadow/get/{pk}/{dn}`
  * - `/ota/device/{inform|upgrade|progress|…}/{pk}/{dn}`
  * - `/{pk}/{dn}/user/…` (the product's custom topic classes, which the real platform also grants per device)
@@ -21,6 +22,7 @@ function patternsFor(identity: DeviceIdentity): Level[][] {
     ["", "sys", pk, dn, "**"],
     ["", "ext", "ntp", pk, dn, "**"],
     ["", "ext", "error", pk, dn],
+    ["", "ext", "session", pk, dn, "**"],
     ["", "shadow", "update", pk, dn],
     ["", "shadow", "get", pk, dn],
     ["", "ota", "device", "*", pk, dn],

@@ -86,7 +86,10 @@ export function parseCsv(text: string): CsvRecord[] {
 }
 
 function normaliseHeader(name: string): string {
-  return name.trim().toLowerCase().replace(/[\s_-]/g, "");
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]/g, "");
 }
 
 /**
@@ -206,7 +209,9 @@ function flag(value: string, line: number, column: string): boolean | undefined 
 export function importProductCsv(registry: DeviceRegistry, text: string): ImportReport {
   const [header, ...rows] = parseCsv(text);
   if (header === undefined) {
-    throw new TriadkitError("import.missing_column", "the sheet is empty", { missing: ["productKey", "productSecret"] });
+    throw new TriadkitError("import.missing_column", "the sheet is empty", {
+      missing: ["productKey", "productSecret"],
+    });
   }
   const col = mapColumns(header.fields, ["productKey", "productSecret"] as const, ["dynamicRegister", "regnwl"]);
   const errors: RowError[] = [];

@@ -52,15 +52,22 @@ export class DeviceInbox {
     const receivedAtMs = deps.clock.nowMs();
     const limited = deps.limiter !== undefined && !deps.limiter.allow(deviceKey(identity));
     deps.log.push({ identity, clientId, topic, payload, receivedAtMs, rateLimited: limited });
-    if (limited) return this.refuseOverLimit(identity, clientId, topic, payload);
+    if (limited) {
+      this.refuseOverLimit(identity, clientId, topic, payload);
+      return;
+    }
 
     const parsed = tryParseTopic(topic);
     // Custom `/{pk}/{dn}/user/…` and shadow topics are recorded only.
     if (parsed === undefined || !("productKey" in parsed)) return;
-    if (parsed.kind === "ntp.request") return this.answerNtp(identity, topic, payload, receivedAtMs);
-    if (isReplyKind(parsed.kind)) return this.takeReply(identity, topic, payload);
-    const reply = replyTopicOf(topic);
-    if (reply !== undefined) this.answerRequest(identity, topic, reply, payload, parsed);
+    if (parsed.kind === "ntp.request") {
+      this.answerNtp(identity, topic, payload, receivedAtMs);
+    } else if (isReplyKind(parsed.kind)) {
+      this.takeReply(identity, topic, payload);
+    } else {
+      const reply = replyTopicOf(topic);
+      if (reply !== undefined) this.answerRequest(identity, topic, reply, payload, parsed);
+    }
   }
 
   private refuseOverLimit(identity: DeviceIdentity, clientId: string, topic: string, payload: Uint8Array): void {
@@ -70,7 +77,8 @@ export class DeviceInbox {
       "message over the device's rate limit",
     );
     const parsed = tryParseTopic(topic);
-    const reply = parsed !== undefined && "productKey" in parsed && !isReplyKind(parsed.kind) ? safeReply(topic) : undefined;
+    const reply =
+      parsed !== undefined && "productKey" in parsed && !isReplyKind(parsed.kind) ? safeReply(topic) : undefined;
     if (reply === undefined || parsed?.kind === "ntp.request") return;
     let message: AlinkRequest;
     try {
@@ -91,7 +99,10 @@ export class DeviceInbox {
       return;
     }
     const serverSendTime = Math.max(serverRecvTime, this.deps.clock.nowMs());
-    this.deps.publish(ntpResponseTopic(identity), encodeNtpResponse({ deviceSendTime, serverRecvTime, serverSendTime }));
+    this.deps.publish(
+      ntpResponseTopic(identity),
+      encodeNtpResponse({ deviceSendTime, serverRecvTime, serverSendTime }),
+    );
   }
 
   private takeReply(identity: DeviceIdentity, topic: string, payload: Uint8Array): void {

@@ -1,4 +1,6 @@
 /** Options and events of the platform emulator, checked once at the boundary. */
+
+import { randomBytes } from "node:crypto";
 import {
   type AlinkRequest,
   type BindingEvent,
@@ -8,7 +10,6 @@ import {
   type IdentityReport,
   TriadkitError,
 } from "@triadkit/protocol";
-import { randomBytes } from "node:crypto";
 import type { Clock, Random } from "@triadkit/sdk";
 import { pino } from "pino";
 import { z } from "zod";
@@ -84,7 +85,10 @@ const schema = z.object({
   rateLimit: z
     .union([
       z.literal(false),
-      z.object({ messagesPerSecond: z.number().positive().max(1_000_000), burst: z.number().int().min(1).max(1_000_000) }),
+      z.object({
+        messagesPerSecond: z.number().positive().max(1_000_000),
+        burst: z.number().int().min(1).max(1_000_000),
+      }),
     ])
     .optional(),
   messageBufferSize: z.number().int().min(0).max(1_000_000).optional(),
@@ -111,7 +115,9 @@ export function resolveOptions(options: PlatformEmulatorOptions): ResolvedOption
   if (!checked.success) {
     const issue = checked.error.issues[0];
     const path = issue?.path.join(".") ?? "";
-    throw new TriadkitError("config.invalid", `emulator option ${path}: ${issue?.message ?? "invalid"}`, { option: path });
+    throw new TriadkitError("config.invalid", `emulator option ${path}: ${issue?.message ?? "invalid"}`, {
+      option: path,
+    });
   }
   if (options.http?.tls && options.tls === undefined) {
     throw new TriadkitError("config.invalid", "http.tls needs the tls certificate and key", { option: "http.tls" });
@@ -140,6 +146,7 @@ export type KickReason = "duplicate_login" | "disabled" | "deleted";
 export interface PlatformEmulatorEvents {
   online: [identity: DeviceIdentity, clientId: string];
   offline: [identity: DeviceIdentity, clientId: string];
+  /** A refused login or registration. `returnCode`: the CONNACK code (always 5) or, over HTTP, the JSON `code`. */
   rejected: [rejection: { code: ErrorCode; username: string | undefined; returnCode: number }];
   request: [request: { identity: DeviceIdentity; topic: string; message: AlinkRequest }];
   identityReport: [report: { identity: DeviceIdentity; value: IdentityReport }];

@@ -24,7 +24,11 @@ export class PendingReplies {
       const timer = this.clock.setTimeout(() => {
         this.remove(replyTopic, waiter);
         reject(
-          new TriadkitError("alink.reply_timeout", `no reply within ${timeoutMs} ms`, { topic: replyTopic, id, timeoutMs }),
+          new TriadkitError("alink.reply_timeout", `no reply within ${timeoutMs} ms`, {
+            topic: replyTopic,
+            id,
+            timeoutMs,
+          }),
         );
       }, timeoutMs);
       const waiter: Waiter = { id, resolve, reject, timer };

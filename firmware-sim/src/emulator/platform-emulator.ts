@@ -3,35 +3,25 @@ import type { Server, Socket } from "node:net";
 import { TLSSocket } from "node:tls";
 import {
   type AlinkReply,
-  createIdGenerator,
   type DeviceIdentity,
+  type ErrorCode,
   encodeRegisterResult,
   encodeRegnwlResult,
-  encodeRequest,
-  type ErrorCode,
-  type IdGenerator,
   isTriadkitError,
   parseUsername,
-  propertyGetReplyTopic,
-  propertyGetTopic,
-  propertySetReplyTopic,
-  propertySetTopic,
   registrationResultTopic,
-  rrpcRequestTopic,
-  rrpcResponseTopic,
-  serviceReplyTopic,
-  serviceTopic,
+  TriadkitError,
   thingDeleteReplyTopic,
   thingDeleteTopic,
   thingDisableReplyTopic,
   thingDisableTopic,
   thingEnableReplyTopic,
   thingEnableTopic,
-  TriadkitError,
   verifyConnect,
 } from "@triadkit/protocol";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import { topicAllowed } from "./acl.js";
+import { CloudCalls } from "./cloud-calls.js";
 import { asDeviceRegistry, type DeviceRecord, type DeviceRegistry, deviceKey } from "./device-directory.js";
 import { DeviceInbox } from "./device-inbox.js";
 import { closeServer, createMqttServer, createRegistrationServer, listen, portOf, urlOf } from "./listeners.js";
@@ -63,6 +53,9 @@ interface Session extends OnlineDevice {
   readonly client: Client;
 }
 
+/** How long a registration connection stays open after its result was written. */
+const REGISTRATION_CLOSE_DELAY_MS = 100;
+
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -75,8 +68,8 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
   private readonly clients = new WeakMap<Client, ClientInfo>();
   private readonly sessions = new Map<string, Session>();
   private readonly sockets = new Set<Socket>();
-  private readonly ids: IdGenerator = createIdGenerator();
   private readonly pending: PendingReplies;
+  private readonly calls: CloudCalls;
   private readonly log: MessageLog;
   private readonly inbox: DeviceInbox;
   private readonly registrar: Registrar;
@@ -102,6 +95,13 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
       emit: (event, ...args) => this.emit(event, ...(args as never)),
       publish: (topic, payload) => this.publish(topic, payload),
     });
+    this.calls = new CloudCalls({
+      pending: this.pending,
+      publish: (topic, payload) => this.publish(topic, payload),
+      isOnline: (identity) => this.isOnline(identity),
+      isClosed: () => this.closed,
+      replyTimeoutMs: options.replyTimeoutMs,
+    });
     this.registrar = new Registrar(registry, options.random, options.registration);
     const handle = (socket: Socket) => {
       this.sockets.add(socket);
@@ -115,7 +115,8 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
         this.registrar,
         {
           onRegistered: (grant) => this.registered(grant, "http"),
-          onRefused: ({ code, replyCode, username }) => this.emit("rejected", { code, username, returnCode: replyCode }),
+          onRefused: ({ code, replyCode, username }) =>
+            this.emit("rejected", { code, username, returnCode: replyCode }),
         },
         options.http.tls ? options.tls : undefined,
       );
@@ -189,30 +190,27 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
    * `{name}_reply`), or synchronous (`sync: true`) over RRPC `rrpc/request/{messageId}` → `rrpc/response/{messageId}`.
    * Throws `emulator.device_offline`, `alink.reply_timeout`, `alink.bad_topic` (a bad service name).
    */
-  async invokeService(
+  invokeService(
     identity: DeviceIdentity,
     name: string,
     params: Record<string, unknown>,
     options: InvokeOptions = {},
   ): Promise<AlinkReply> {
-    const asyncTopic = serviceTopic(identity, name);
-    const method = `thing.service.${name}`;
-    if (!options.sync) return this.call(identity, asyncTopic, serviceReplyTopic(identity, name), method, params, options);
-    const messageId = this.ids.next();
-    const request = rrpcRequestTopic(identity, messageId);
-    return this.call(identity, request, rrpcResponseTopic(identity, messageId), method, params, options, messageId);
+    return this.calls.invokeService(identity, name, params, options);
   }
 
-  /** `thing.service.property.set`; resolves with the device's `set_reply`. */
-  setProperty(identity: DeviceIdentity, props: Record<string, unknown>, options: CallOptions = {}): Promise<AlinkReply> {
-    const method = "thing.service.property.set";
-    return this.call(identity, propertySetTopic(identity), propertySetReplyTopic(identity), method, props, options);
+  /** `thing.service.property.set`; resolves with the device's `set_reply`. Throws like {@link invokeService}. */
+  setProperty(
+    identity: DeviceIdentity,
+    props: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<AlinkReply> {
+    return this.calls.setProperty(identity, props, options);
   }
 
   /** `thing.service.property.get` for `names`; the reply's `data` holds the values. */
   getProperty(identity: DeviceIdentity, names: readonly string[], options: CallOptions = {}): Promise<AlinkReply> {
-    const method = "thing.service.property.get";
-    return this.call(identity, propertyGetTopic(identity), propertyGetReplyTopic(identity), method, [...names], options);
+    return this.calls.getProperty(identity, names, options);
   }
 
   /**
@@ -232,10 +230,8 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
     this.requireNotDeleted(identity);
     const record = this.registry.setStatus(identity, "active");
     if (this.isOnline(identity)) {
-      const id = this.ids.next();
-      const answered = this.pending.wait(thingEnableReplyTopic(identity), id, this.options.kickGraceMs).catch(() => {});
-      this.publish(thingEnableTopic(identity), encodeRequest({ id, params: {}, method: "thing.enable" }));
-      await Promise.race([answered, delay(this.options.kickGraceMs)]);
+      const grace = this.options.kickGraceMs;
+      await this.calls.notify(thingEnableTopic(identity), thingEnableReplyTopic(identity), "thing.enable", grace);
     }
     return record;
   }
@@ -264,34 +260,12 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
     }
   }
 
-  private async call(
-    identity: DeviceIdentity,
-    topic: string,
-    replyTopic: string,
-    method: string,
-    params: object,
-    options: CallOptions,
-    id: string = this.ids.next(),
-  ): Promise<AlinkReply> {
-    if (this.closed) throw new TriadkitError("emulator.closed", "the platform emulator was closed");
-    if (!this.isOnline(identity)) {
-      throw new TriadkitError("emulator.device_offline", "the device has no live session", { ...identityOnly(identity) });
-    }
-    const body = encodeRequest({ id, params, method });
-    const answered = this.pending.wait(replyTopic, id, options.timeoutMs ?? this.options.replyTimeoutMs);
-    this.publish(topic, body);
-    return answered;
-  }
-
   private async notifyAndKick(identity: DeviceIdentity, topic: string, replyTopic: string, reason: KickReason) {
     const session = this.sessions.get(deviceKey(identity));
     if (session === undefined || session.client.closed) return;
-    const id = this.ids.next();
     const method = reason === "disabled" ? "thing.disable" : "thing.delete";
-    const answered = this.pending.wait(replyTopic, id, this.options.kickGraceMs).catch(() => {});
-    this.publish(topic, encodeRequest({ id, params: {}, method }));
-    await Promise.race([answered, delay(this.options.kickGraceMs)]);
-    this.kick(session, reason);
+    await this.calls.notify(topic, replyTopic, method, this.options.kickGraceMs);
+    if (!session.client.closed) this.kick(session, reason);
   }
 
   private kick(session: Session, reason: KickReason, byClientId?: string): void {
@@ -410,13 +384,12 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
   }
 
   private deliverRegistration(client: Client, grant: RegistrationGrant): void {
-    const payload =
-      grant.mode === "register" ? encodeRegisterResult(grant.result) : encodeRegnwlResult(grant.result);
+    const payload = grant.mode === "register" ? encodeRegisterResult(grant.result) : encodeRegnwlResult(grant.result);
     const topic = registrationResultTopic(grant.mode);
     this.registered(grant, "mqtt");
     client.publish({ cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => {
       // The platform closes a registration connection once the result is out; give the bytes time to leave.
-      delay(this.options.kickGraceMs).then(() => client.close());
+      delay(REGISTRATION_CLOSE_DELAY_MS).then(() => client.close());
     });
   }
 }

@@ -5,6 +5,8 @@
  * identities and codes only.
  */
 import {
+  clientIdField,
+  constantTimeEqual,
   type DeviceIdentity,
   dynamicRegisterSignContent,
   parseClientId,
@@ -15,13 +17,11 @@ import {
   parseUsername,
   type RegisterResult,
   type RegnwlResult,
+  type SignMethod,
   TriadkitError,
   utf8,
-  constantTimeEqual,
   verifyHexSignature,
   verifyRegisterConnect,
-  clientIdField,
-  type SignMethod,
 } from "@triadkit/protocol";
 import type { Random } from "@triadkit/sdk";
 import type { DeviceRegistry } from "./device-directory.js";
@@ -165,7 +165,8 @@ export class Registrar {
 
   private regnwl(identity: DeviceIdentity): RegistrationGrant {
     const product = this.registry.getProduct(identity.productKey);
-    if (product?.regnwl !== true) throw refused("registration without pre-registration is off for this product", identity);
+    if (product?.regnwl !== true)
+      throw refused("registration without pre-registration is off for this product", identity);
     const device = this.registry.get(identity);
     if (device?.status === "disabled") {
       throw new TriadkitError("emulator.device_disabled", "the device is disabled", { ...identity });

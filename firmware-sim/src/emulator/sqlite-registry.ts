@@ -131,9 +131,7 @@ export class SqliteDeviceRegistry implements DeviceRegistry {
 
   markActivated(identity: DeviceIdentity): void {
     this.db
-      .prepare(
-        "UPDATE devices SET activated_at = ? WHERE product_key = ? AND device_name = ? AND activated_at IS NULL",
-      )
+      .prepare("UPDATE devices SET activated_at = ? WHERE product_key = ? AND device_name = ? AND activated_at IS NULL")
       .run(this.nowMs(), identity.productKey, identity.deviceName);
   }
 

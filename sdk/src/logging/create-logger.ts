@@ -50,7 +50,6 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     level: options.level ?? "info",
     redact: { paths: secretRedactPaths(), censor: REDACTED },
   };
-  const logger: Logger =
-    options.destination === undefined ? pino(config) : pino(config, options.destination);
+  const logger: Logger = options.destination === undefined ? pino(config) : pino(config, options.destination);
   return options.secrets === undefined ? logger : redactSecrets(logger, options.secrets);
 }

@@ -12,7 +12,14 @@ const MQTT_PASSWORD = "c0ffee8a9b7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f";
 /** A pino logger (with the SDK's redact paths) writing into a string. */
 function capturedPino(level: "debug" | "info" = "debug"): { logger: Logger; output: () => string } {
   let out = "";
-  const logger = createLogger({ level, destination: { write: (line: string) => void (out += line) } });
+  const logger = createLogger({
+    level,
+    destination: {
+      write: (line: string) => {
+        out += line;
+      },
+    },
+  });
   return { logger, output: () => out };
 }
 
@@ -201,7 +208,12 @@ describe("createLogger", () => {
       mqtt: { password: REDACTED, host: "broker" },
       msg: "connect",
     });
-    expect(second).toMatchObject({ token: REDACTED, wifi: { passphrase: REDACTED }, pop: REDACTED, idNumber: REDACTED });
+    expect(second).toMatchObject({
+      token: REDACTED,
+      wifi: { passphrase: REDACTED },
+      pop: REDACTED,
+      idNumber: REDACTED,
+    });
     expect(output()).not.toMatch(/"pw"|"ds"|"pw2"|"tk"|wifi-pass|"1234"/);
   });
 
@@ -222,7 +234,11 @@ describe("createLogger", () => {
     let out = "";
     const logger = createLogger({
       level: "warn",
-      destination: { write: (line: string) => void (out += line) },
+      destination: {
+        write: (line: string) => {
+          out += line;
+        },
+      },
       secrets: () => [MQTT_PASSWORD],
     });
     logger.info("dropped by level");

@@ -135,10 +135,7 @@ function wrap(inner: Logger, secrets: () => Iterable<string>, bindings: Record<s
       if (typeof first === "string" && Object.keys(bindings).length > 0) args = [bindings, first, ...rest];
       else args = [merge(bindings, first), ...rest];
       const fn = inner[level] as (...a: unknown[]) => void;
-      fn.apply(
-        inner,
-        patterns.length === 0 ? args : args.map((arg) => scrub(arg, patterns)),
-      );
+      fn.apply(inner, patterns.length === 0 ? args : args.map((arg) => scrub(arg, patterns)));
     };
     return log as LogFn;
   };

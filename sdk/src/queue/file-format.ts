@@ -105,7 +105,10 @@ export function readFrame(bytes: Uint8Array, pos: number): RecordFrame | undefin
 }
 
 /** Decodes the record at `pos`, which must be a good frame; throws `queue.corrupt` otherwise. */
-export function decodeRecord(bytes: Uint8Array, pos: number): { readonly seq: number; readonly message: QueuedMessage } {
+export function decodeRecord(
+  bytes: Uint8Array,
+  pos: number,
+): { readonly seq: number; readonly message: QueuedMessage } {
   const frame = readFrame(bytes, pos);
   if (frame === undefined) throw new TriadkitError("queue.corrupt", "queue record is damaged", { offset: pos });
   const dv = view(bytes);

@@ -14,7 +14,6 @@ import type { MessageStore, MessageStoreLimits, MessageStoreStats, QueuedMessage
 import {
   checkCount,
   closedError,
-  copyMessage,
   type PreparedMessage,
   prepareMessage,
   QueueIndex,
@@ -78,7 +77,12 @@ async function io<T>(op: string, path: string, fn: () => Promise<T>): Promise<T>
     return await fn();
   } catch (err) {
     if (isTriadkitError(err)) throw err;
-    throw new TriadkitError("store.io", `offline queue ${op} failed`, { op, path, errno: errnoCode(err) }, { cause: err });
+    throw new TriadkitError(
+      "store.io",
+      `offline queue ${op} failed`,
+      { op, path, errno: errnoCode(err) },
+      { cause: err },
+    );
   }
 }
 
@@ -207,7 +211,12 @@ export class FileMessageStore implements MessageStore {
     for (const [i, file] of files.entries()) {
       const isLast = i === files.length - 1;
       const bytes = await io("read segment", file.path, () => readFile(file.path));
-      const segment: Segment = { firstSeq: file.firstSeq, path: file.path, size: bytes.length, lastSeq: file.firstSeq - 1 };
+      const segment: Segment = {
+        firstSeq: file.firstSeq,
+        path: file.path,
+        size: bytes.length,
+        lastSeq: file.firstSeq - 1,
+      };
       segments.push(segment);
       noteLost(lastSeq + 1, file.firstSeq - 1);
       lastSeq = Math.max(lastSeq, file.firstSeq - 1);
@@ -262,7 +271,7 @@ export class FileMessageStore implements MessageStore {
       const index = this.index;
       if (!index.fits(prepared.bytes, this.limits) && this.limits.overflow === "drop-newest") {
         await this.writeHead({ ...this.head, dropped: this.head.dropped + 1 });
-        return { dropped: [copyMessage(prepared.message)] };
+        return { dropped: [message] };
       }
       const victims = index.victimsFor(prepared.bytes, this.limits);
       const dropped = victims > 0 ? await this.readMessages(index.entries.slice(victims)) : [];

@@ -36,7 +36,7 @@ export class MemoryMessageStore implements MessageStore {
     const index = this.index;
     if (!index.fits(prepared.bytes, this.limits) && this.limits.overflow === "drop-newest") {
       this.dropped++;
-      return { dropped: [copyMessage(prepared.message)] };
+      return { dropped: [message] };
     }
     const victims = index.victimsFor(prepared.bytes, this.limits);
     const dropped: QueuedMessage[] = [];

@@ -444,6 +444,8 @@ export class Device extends EventEmitter<DeviceEvents> {
     this.pumping = true;
     void this.pump().finally(() => {
       this.pumping = false;
+      // A push may have landed while the pump was finishing an empty peek: look again.
+      if (this.currentState === "online" && this.queue.stats().messages > 0) this.kickPump();
     });
   }
 

@@ -33,7 +33,10 @@ export function assertFlashValue(key: string, value: unknown, maxBytes: number):
 /** Throws `config.invalid` unless `value` is an integer in [min, max]. */
 export function assertIntegerOption(name: string, value: unknown, min: number, max: number): asserts value is number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new TriadkitError("config.invalid", `${name} must be an integer in [${min}, ${max}]`, { option: name, value });
+    throw new TriadkitError("config.invalid", `${name} must be an integer in [${min}, ${max}]`, {
+      option: name,
+      value,
+    });
   }
 }
 

@@ -105,14 +105,24 @@ describe("FileFlashStore", () => {
     expect(await s.keys()).toEqual(["k"]);
   });
 
-  it("turns filesystem failures into store.io and leaves no temp file", async () => {
+  it("turns filesystem failures into store.io without touching the current value", async () => {
     const s = await open();
     await mkdir(join(dir, "k.a.rec", "blocker"), { recursive: true });
     let err = await expectTriadkitErrorAsync(() => s.read("k"), "store.io");
     expect(err.context).toMatchObject({ op: "read", errno: "EISDIR" });
-    err = await expectTriadkitErrorAsync(() => s.write("k", utf8("x")), "store.io");
-    expect(err.context).toMatchObject({ op: "write" });
-    expect((await readdir(dir)).sort()).toEqual(["k.a.rec"]);
+    await rm(join(dir, "k.a.rec"), { recursive: true });
+    await s.write("k", utf8("old"));
+    // The temp path of the next target slot is taken by a directory: the write fails before touching the slot.
+    await mkdir(join(dir, "k.b.rec.tmp"));
+    await s.write("j", utf8("j")); // other keys are unaffected
+    await rm(join(dir, "k.b.rec"));
+    err = await expectTriadkitErrorAsync(() => s.write("k", utf8("new")), "store.io");
+    expect(err.context).toMatchObject({ op: "write", errno: "EISDIR" });
+    expect(await s.read("k")).toEqual(utf8("old"));
+    await rm(join(dir, "k.b.rec.tmp"), { recursive: true });
+    await s.write("k", utf8("new"));
+    expect(await s.read("k")).toEqual(utf8("new"));
+    expect((await readdir(dir)).sort()).toEqual(["j.a.rec", "j.b.rec", "k.a.rec", "k.b.rec"]);
     await writeFile(join(root, "file"), "x");
     await expectTriadkitErrorAsync(() => FileFlashStore.open(join(root, "file")), "store.io");
   });

@@ -181,9 +181,14 @@ function errnoCode(err: unknown): string | undefined {
 }
 
 function ioError(op: string, path: string, err: unknown): TriadkitError {
-  return new TriadkitError("store.io", `flash store ${op} failed: ${errnoCode(err) ?? "error"}`, {
-    op,
-    path,
-    errno: errnoCode(err),
-  }, { cause: err });
+  return new TriadkitError(
+    "store.io",
+    `flash store ${op} failed: ${errnoCode(err) ?? "error"}`,
+    {
+      op,
+      path,
+      errno: errnoCode(err),
+    },
+    { cause: err },
+  );
 }

@@ -2,6 +2,7 @@
  * The FlashStore contract as one vitest suite, run against every implementation (memory, files, simulated flash).
  * Not exported from the package barrel (it imports vitest); test files import it by path.
  */
+import { Buffer } from "node:buffer";
 import { expectTriadkitErrorAsync } from "@triadkit/protocol";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
@@ -76,6 +77,11 @@ export function runFlashStoreContract(name: string, factory: () => Promise<Flash
       expect(read).toEqual(bytes(1, 2, 3));
       (read as Uint8Array)[1] = 99;
       expect(await store.read("k")).toEqual(bytes(1, 2, 3));
+      // A Node Buffer is a Uint8Array whose slice() aliases: it must be copied too, and come back as plain bytes.
+      const buffer = Buffer.from([4, 5, 6]);
+      await store.write("b", buffer);
+      buffer[0] = 0;
+      expect(await store.read("b")).toEqual(bytes(4, 5, 6));
     });
 
     it("overwrites, many times in a row, keeping keys apart", async () => {
@@ -199,7 +205,14 @@ export function runFlashStoreContract(name: string, factory: () => Promise<Flash
     it("property: random writes, deletes and reopens match a Map", async () => {
       const keyArb = fc.constantFrom("a", "b", "c.d", "e_f");
       const opArb = fc.oneof(
-        { weight: 5, arbitrary: fc.record({ t: fc.constant("write" as const), key: keyArb, value: fc.uint8Array({ maxLength: 48 }) }) },
+        {
+          weight: 5,
+          arbitrary: fc.record({
+            t: fc.constant("write" as const),
+            key: keyArb,
+            value: fc.uint8Array({ maxLength: 48 }),
+          }),
+        },
         { weight: 2, arbitrary: fc.record({ t: fc.constant("delete" as const), key: keyArb }) },
         { weight: 1, arbitrary: fc.record({ t: fc.constant("reopen" as const) }) },
       );

@@ -7,7 +7,8 @@
  *   the new one, never a mix, never garbage. Corruption that is detected (checksum) falls back to the other copy.
  * - `read` of a key never written (or deleted) returns `undefined`.
  * - Keys match {@link FLASH_KEY_PATTERN}; values are at most {@link FlashStore.maxValueBytes} bytes.
- * - After `close()`, every method rejects with `store.closed`.
+ * - After `close()`, every other method rejects with `store.closed`; calling `close()` again resolves.
+ * - Concurrent calls take effect in call order.
  */
 export interface FlashStore {
   read(key: string): Promise<Uint8Array | undefined>;

@@ -29,13 +29,14 @@ export class MemoryFlashStore implements FlashStore {
 
   async read(key: string): Promise<Uint8Array | undefined> {
     this.checkKey(key);
-    return this.data.get(key)?.slice();
+    const value = this.data.get(key);
+    return value === undefined ? undefined : new Uint8Array(value);
   }
 
   async write(key: string, value: Uint8Array): Promise<void> {
     this.checkKey(key);
     assertFlashValue(key, value, this.maxValueBytes);
-    this.data.set(key, value.slice());
+    this.data.set(key, new Uint8Array(value)); // a copy; Buffer#slice would alias
   }
 
   async delete(key: string): Promise<void> {

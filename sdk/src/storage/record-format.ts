@@ -147,7 +147,8 @@ export function inspectRecord(bytes: Uint8Array): RecordInspection {
   }
   return {
     status: "valid",
-    record: { key, generation: header.generation, value: bytes.slice(start, end) },
+    // A copy, and a plain Uint8Array even when `bytes` is a Node Buffer (whose slice() would alias).
+    record: { key, generation: header.generation, value: new Uint8Array(bytes.subarray(start, end)) },
     byteLength: end,
   };
 }

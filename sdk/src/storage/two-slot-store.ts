@@ -93,10 +93,14 @@ export class TwoSlotFlashStore implements FlashStore {
       const current = currentState(inspection);
       if (current?.kind === "valid") return current.record.value;
       if (current?.kind === "unsupported") {
-        throw new TriadkitError("store.unsupported_version", `${key} was written in record format version ${current.header.version}`, {
-          key,
-          version: current.header.version,
-        });
+        throw new TriadkitError(
+          "store.unsupported_version",
+          `${key} was written in record format version ${current.header.version}`,
+          {
+            key,
+            version: current.header.version,
+          },
+        );
       }
       const damaged = inspection.slots.find((s) => s.kind === "damaged");
       if (damaged?.kind === "damaged") {

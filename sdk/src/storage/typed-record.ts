@@ -71,23 +71,35 @@ export function defineRecord<T>(spec: RecordSpec<T>): TypedRecord<T> {
     } catch (err) {
       throw corrupt("not UTF-8 JSON", err);
     }
-    if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope) || !Object.hasOwn(envelope, "data")) {
+    if (
+      typeof envelope !== "object" ||
+      envelope === null ||
+      Array.isArray(envelope) ||
+      !Object.hasOwn(envelope, "data")
+    ) {
       throw corrupt("not a {v, data} record");
     }
     const stored = (envelope as { v?: unknown }).v;
     if (typeof stored !== "number" || !Number.isInteger(stored) || stored < 1) throw corrupt("bad version field");
     if (stored > version) {
-      throw new TriadkitError("store.unsupported_version", `${key} was saved at version ${stored}, this build reads up to ${version}`, {
-        key,
-        version: stored,
-        supported: version,
-      });
+      throw new TriadkitError(
+        "store.unsupported_version",
+        `${key} was saved at version ${stored}, this build reads up to ${version}`,
+        {
+          key,
+          version: stored,
+          supported: version,
+        },
+      );
     }
     let data: unknown = (envelope as { data: unknown }).data;
     for (let v = stored; v < version; v++) {
       const step = Object.hasOwn(migrate, v) ? migrate[v] : undefined;
       if (step === undefined) {
-        throw new TriadkitError("store.unsupported_version", `${key}: no migration from version ${v}`, { key, version: v });
+        throw new TriadkitError("store.unsupported_version", `${key}: no migration from version ${v}`, {
+          key,
+          version: v,
+        });
       }
       try {
         data = step(data);
@@ -111,7 +123,12 @@ export function defineRecord<T>(spec: RecordSpec<T>): TypedRecord<T> {
       bytes = utf8(json);
       decode(bytes); // refuse to store what would not load back
     } catch (err) {
-      throw new TriadkitError("config.invalid", `${key}: value cannot be stored (not JSON, or fails the schema)`, { key }, { cause: err });
+      throw new TriadkitError(
+        "config.invalid",
+        `${key}: value cannot be stored (not JSON, or fails the schema)`,
+        { key },
+        { cause: err },
+      );
     }
     return bytes;
   };

@@ -1,0 +1,180 @@
+/**
+ * `triadkit-sim cloud`: runs the platform emulator until SIGINT/SIGTERM. Prints `READY mqtt://host:port` (then
+ * `READY mqtts://…` with TLS, `READY http(s)://…` with the registration endpoint) on stdout once listening; events
+ * go to stderr, as text or JSON lines. Never prints a secret.
+ */
+import { readFileSync } from "node:fs";
+import { isTriadkitError } from "@triadkit/protocol";
+import { type Command, InvalidArgumentError } from "commander";
+import { pino } from "pino";
+import { importProductCsv, importTriadCsv } from "../emulator/csv-import.js";
+import type { PlatformEmulatorEvents } from "../emulator/options.js";
+import { PlatformEmulator } from "../emulator/platform-emulator.js";
+import { SqliteDeviceRegistry } from "../emulator/sqlite-registry.js";
+import { type CliIo, CliUsageError } from "./io.js";
+
+export interface CloudOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly tlsPort?: number;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly httpPort?: number;
+  readonly httpTls?: boolean;
+  readonly db?: string;
+  readonly triads?: string;
+  readonly products?: string;
+  readonly refuseWeakSignMethods?: boolean;
+  readonly rateLimit: number;
+  readonly rateBurst?: number;
+  readonly strictRegistration?: boolean;
+  readonly json?: boolean;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("must be a port number 0–65535");
+  return n;
+}
+
+function parseRate(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1_000_000) throw new InvalidArgumentError("must be a number 0–1000000");
+  return n;
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1_000_000) throw new InvalidArgumentError("must be an integer 1–1000000");
+  return n;
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}
+
+const EVENTS: readonly (keyof PlatformEmulatorEvents)[] = [
+  "online",
+  "offline",
+  "rejected",
+  "aclDenied",
+  "kicked",
+  "registered",
+  "rateLimited",
+  "badMessage",
+];
+
+/** The loggable fields of an event: identities, client ids, topics and codes (events carry no secrets). */
+function fieldsOf(event: keyof PlatformEmulatorEvents, args: readonly unknown[]): Record<string, unknown> {
+  const [first, second] = args;
+  if (event === "online" || event === "offline") {
+    const { productKey, deviceName } = first as { productKey: string; deviceName: string };
+    return { productKey, deviceName, clientId: second };
+  }
+  const { identity, ...rest } = first as { identity?: { productKey: string; deviceName: string } } & Record<
+    string,
+    unknown
+  >;
+  return identity === undefined ? rest : { productKey: identity.productKey, deviceName: identity.deviceName, ...rest };
+}
+
+function logEvents(emulator: PlatformEmulator, io: CliIo, json: boolean): void {
+  for (const event of EVENTS) {
+    emulator.on(event, ((...args: unknown[]) => {
+      const fields = fieldsOf(event, args);
+      if (json) io.err(JSON.stringify({ time: new Date().toISOString(), event, ...fields }));
+      else {
+        const text = Object.entries(fields)
+          .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+          .join(" ");
+        io.err(`${new Date().toISOString()} ${event} ${text}`);
+      }
+    }) as never);
+  }
+}
+
+export async function runCloud(opts: CloudOptions, io: CliIo): Promise<void> {
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
+    throw new CliUsageError("--tls-cert and --tls-key go together");
+  }
+  if ((opts.tlsPort !== undefined || opts.httpTls) && opts.tlsCert === undefined) {
+    throw new CliUsageError("TLS needs --tls-cert <file> and --tls-key <file>");
+  }
+  if (opts.httpTls && opts.httpPort === undefined) throw new CliUsageError("--http-tls needs --http-port");
+  const tls =
+    opts.tlsCert !== undefined && opts.tlsKey !== undefined
+      ? {
+          certPem: readText(opts.tlsCert, "--tls-cert"),
+          keyPem: readText(opts.tlsKey, "--tls-key"),
+          port: opts.tlsPort ?? 0,
+        }
+      : undefined;
+  const registry = new SqliteDeviceRegistry(opts.db ?? ":memory:");
+  let emulator: PlatformEmulator | undefined;
+  try {
+    for (const [file, what, importer] of [
+      [opts.products, "products", importProductCsv],
+      [opts.triads, "devices", importTriadCsv],
+    ] as const) {
+      if (file === undefined) continue;
+      const report = importer(registry, readText(file, `--${what === "devices" ? "triads" : "products"}`));
+      for (const e of report.errors) io.err(`${file}: ${e.message}`);
+      io.err(`imported ${report.added} ${what} from ${file} (${report.errors.length} rows refused)`);
+    }
+    emulator = await PlatformEmulator.start({
+      registry,
+      host: opts.host,
+      port: opts.port,
+      ...(tls === undefined ? {} : { tls }),
+      ...(opts.httpPort === undefined ? {} : { http: { port: opts.httpPort, tls: opts.httpTls ?? false } }),
+      refuseWeakSignMethods: opts.refuseWeakSignMethods ?? false,
+      rateLimit:
+        opts.rateLimit === 0
+          ? false
+          : { messagesPerSecond: opts.rateLimit, burst: opts.rateBurst ?? Math.max(1, Math.ceil(opts.rateLimit)) },
+      registration: {
+        strictPreRegistration: opts.strictRegistration ?? false,
+        requireTls: opts.strictRegistration ?? false,
+      },
+      logger: pino({ level: "error" }, pino.destination(2)),
+    });
+    logEvents(emulator, io, opts.json ?? false);
+    io.out(`READY ${emulator.url}`);
+    if (emulator.tlsUrl !== undefined) io.out(`READY ${emulator.tlsUrl}`);
+    if (emulator.httpUrl !== undefined) io.out(`READY ${emulator.httpUrl}`);
+    const signal = await io.shutdownSignal();
+    io.err(`${signal}: closing`);
+  } catch (err) {
+    if (isTriadkitError(err) && err.code === "config.invalid") throw new CliUsageError(err.message);
+    throw err;
+  } finally {
+    await emulator?.close();
+    registry.close();
+  }
+}
+
+export function registerCloudCommand(program: Command, io: CliIo): void {
+  program
+    .command("cloud")
+    .description("run a local stand-in for the Alibaba Cloud IoT platform (MQTT broker, registry, registration)")
+    .option("--port <n>", "MQTT over TCP port (0: a free port; the READY line says which)", parsePort, 0)
+    .option("--host <addr>", "address to listen on", "127.0.0.1")
+    .option("--tls-port <n>", "MQTT over TLS port (needs --tls-cert and --tls-key; default 0)", parsePort)
+    .option("--tls-cert <file>", "PEM server certificate (chain) for TLS")
+    .option("--tls-key <file>", "PEM private key of the certificate")
+    .option("--http-port <n>", "dynamic registration endpoint POST /auth/register/device", parsePort)
+    .option("--http-tls", "serve the registration endpoint over HTTPS with the TLS certificate")
+    .option("--db <file>", "SQLite registry file (default: in memory, gone on exit)")
+    .option("--triads <csv>", "import devices from CSV (productKey, deviceName, deviceSecret; any header case)")
+    .option("--products <csv>", "import products from CSV (productKey, productSecret[, dynamicRegister, regnwl])")
+    .option("--refuse-weak-sign-methods", "refuse hmacmd5 and hmacsha1 logins")
+    .option("--rate-limit <perSecond>", "per-device upstream messages per second, 0 = off", parseRate, 30)
+    .option("--rate-burst <n>", "per-device burst (default: the rate)", parseCount)
+    .option("--strict-registration", "dynamic registration only over TLS and for pre-registered devices")
+    .option("--json", "log events to stderr as JSON lines")
+    .action((opts: CloudOptions) => runCloud(opts, io));
+}

@@ -1,0 +1,3 @@
+export * from "./device-state.js";
+export * from "./simulated-flash.js";
+export * from "./simulated-flash-store.js";
