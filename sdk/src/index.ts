@@ -2,6 +2,7 @@
  * @triadkit/sdk: the device runtime. Hardware and time sit behind small injected interfaces.
  */
 export * from "./clock.js";
+export * from "./device-records.js";
 export * from "./logging/index.js";
 export * from "./queue/index.js";
 export * from "./random.js";

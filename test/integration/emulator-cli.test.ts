@@ -2,13 +2,14 @@
  * `triadkit-sim` as a user runs it: `node firmware-sim/bin/triadkit-sim.js` from a clean tree (no build), READY lines
  * on stdout, a device logging in, SIGTERM → exit 0, `--help` → 0, usage errors → 2. No secret on stdout or stderr.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { signConnect } from "@triadkit/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readyLines, startSim as start } from "../helpers/sim-cli.js";
 import { ClientPool, newTriad } from "./emulator-harness.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -35,41 +36,6 @@ afterAll(async () => {
   await pool.endAll();
   await rm(dir, { recursive: true, force: true });
 });
-
-interface Run {
-  readonly child: ChildProcess;
-  readonly stdout: () => string;
-  readonly stderr: () => string;
-  readonly exit: Promise<number | null>;
-}
-
-function start(args: readonly string[]): Run {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-async function readyLines(run: Run, count: number): Promise<string[]> {
-  await expect
-    .poll(
-      () =>
-        run
-          .stdout()
-          .split("\n")
-          .filter((l) => l.startsWith("READY ")).length,
-      { timeout: 15_000 },
-    )
-    .toBe(count);
-  return run.stdout().trim().split("\n");
-}
 
 describe("triadkit-sim cloud", () => {
   it("prints READY, accepts an imported device, reports the bad row by line, exits 0 on SIGTERM", async () => {

@@ -3,7 +3,7 @@
  * check triad signatures, so a small "platform" client answers the device's requests.
  */
 import { decodeRequest, encodeReply, encodeRequest } from "@triadkit/protocol";
-import { type Device, createDevice } from "@triadkit/sdk";
+import { createDevice, type Device } from "@triadkit/sdk";
 import mqtt from "mqtt";
 import { afterAll, describe, expect, it } from "vitest";
 import { MOSQUITTO, requireService } from "../helpers/services.js";
@@ -16,7 +16,10 @@ const base = `/sys/${triad.productKey}/${triad.deviceName}`;
 
 describe.skipIf(!available)("SDK over Mosquitto", () => {
   const devices: Device[] = [];
-  const platform = mqtt.connect(`mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`, { clientId: `platform-${run}`, reconnectPeriod: 0 });
+  const platform = mqtt.connect(`mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`, {
+    clientId: `platform-${run}`,
+    reconnectPeriod: 0,
+  });
   afterAll(async () => {
     await Promise.all(devices.map((d) => d.close()));
     await platform.endAsync(true);
@@ -50,7 +53,10 @@ describe.skipIf(!available)("SDK over Mosquitto", () => {
     const reply = await device.postProperties({ Temperature: 21.5 });
     expect(reply.code).toBe(200);
 
-    await platform.publishAsync(`${base}/thing/service/ping`, Buffer.from(encodeRequest({ id: "77", params: { n: 1 }, method: "thing.service.ping" })));
+    await platform.publishAsync(
+      `${base}/thing/service/ping`,
+      Buffer.from(encodeRequest({ id: "77", params: { n: 1 }, method: "thing.service.ping" })),
+    );
     await expect.poll(() => serviceReplies).toEqual([{ id: "77", code: 200, data: { pong: { n: 1 } } }]);
   });
 });

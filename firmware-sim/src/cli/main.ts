@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerCloudCommand } from "./cloud-command.js";
+import { registerDeviceCommand } from "./device-command.js";
 import { type CliIo, CliUsageError, processIo } from "./io.js";
 
 /** The program with every subcommand registered; `main` parses with it (tests may too). */
@@ -15,7 +16,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
 
   // ── Subcommands: one line each. A subcommand module exports a `CommandRegistrar` (see ./io.ts). ──
   registerCloudCommand(program, io);
-  // registerDeviceCommand(program, io); // firmware-sim/src/cli/device-command.ts: import it above, then uncomment
+  registerDeviceCommand(program, io);
 
   return program;
 }

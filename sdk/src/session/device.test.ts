@@ -1,10 +1,10 @@
 import {
-  FIXED_TIMESTAMP_MS,
   decodeRequest,
   encodeReply,
   encodeRequest,
   expectTriadkitError,
   expectTriadkitErrorAsync,
+  FIXED_TIMESTAMP_MS,
   isTriadkitError,
   parseClientId,
   verifyConnect,
@@ -12,7 +12,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../clock.js";
 import { SeededRandom } from "../random.js";
-import { type Device, createDevice } from "./device.js";
+import { createDevice, type Device } from "./device.js";
 import { type FakeConnection, FakeNetwork } from "./fake-transport.js";
 import type { DeviceOptions } from "./options.js";
 
@@ -88,7 +88,11 @@ describe("connect, time and credentials", () => {
     clock.advance(40);
     first.deliver(
       "/ext/ntp/a1B2c3D4e5F/dev001/response",
-      JSON.stringify({ deviceSendTime: sent.deviceSendTime, serverRecvTime: "1795000000020", serverSendTime: "1795000000021" }),
+      JSON.stringify({
+        deviceSendTime: sent.deviceSendTime,
+        serverRecvTime: "1795000000020",
+        serverSendTime: "1795000000021",
+      }),
     );
     await flush();
     // Link SDK 4 formula: utc = (serverRecv + serverSend + deviceRecv - deviceSend) / 2, offset = utc - deviceRecv.
@@ -214,17 +218,31 @@ describe("requests, queue and rate limits", () => {
     const { device } = setup({ brokerUrl: "mqtt://127.0.0.1:18830", queueLimits: { maxMessages: 3 } });
     const dropped: { count: number; total: number }[] = [];
     device.on("dropped", (d) => dropped.push(d));
-    const results = [1, 2, 3, 4, 5].map((n) => device.postProperties({ n }).then(() => "sent", (e: unknown) => (isTriadkitError(e) ? e.code : "?")));
+    const results = [1, 2, 3, 4, 5].map((n) =>
+      device.postProperties({ n }).then(
+        () => "sent",
+        (e: unknown) => (isTriadkitError(e) ? e.code : "?"),
+      ),
+    );
     await flush();
     expect(device.queueStats()).toMatchObject({ messages: 3, dropped: 2 });
     expect(dropped.reduce((n, d) => n + d.count, 0)).toBe(2);
     await device.close();
-    expect(await Promise.all(results)).toEqual(["queue.dropped", "queue.dropped", "session.closed", "session.closed", "session.closed"]);
+    expect(await Promise.all(results)).toEqual([
+      "queue.dropped",
+      "queue.dropped",
+      "session.closed",
+      "session.closed",
+      "session.closed",
+    ]);
   });
 
   it("rejects at once when told not to queue", async () => {
     const { device } = setup({ brokerUrl: "mqtt://127.0.0.1:18830" });
-    await expectTriadkitErrorAsync(() => device.postProperties({ a: 1 }, { whenOffline: "reject" }), "session.not_connected");
+    await expectTriadkitErrorAsync(
+      () => device.postProperties({ a: 1 }, { whenOffline: "reject" }),
+      "session.not_connected",
+    );
     await device.close();
   });
 
@@ -279,18 +297,34 @@ describe("downstream", () => {
     void device.connect();
     const conn = await goOnline(network, device);
     const base = "/sys/a1B2c3D4e5F/dev001";
-    conn.deliver(`${base}/thing/service/property/set`, encodeRequest({ id: "1", params: { Light: 1 }, method: "thing.service.property.set" }));
-    conn.deliver(`${base}/thing/service/property/get`, encodeRequest({ id: "2", params: ["Temp"], method: "thing.service.property.get" }));
-    conn.deliver(`${base}/thing/service/reboot`, encodeRequest({ id: "3", params: { delay: 5 }, method: "thing.service.reboot" }));
+    conn.deliver(
+      `${base}/thing/service/property/set`,
+      encodeRequest({ id: "1", params: { Light: 1 }, method: "thing.service.property.set" }),
+    );
+    conn.deliver(
+      `${base}/thing/service/property/get`,
+      encodeRequest({ id: "2", params: ["Temp"], method: "thing.service.property.get" }),
+    );
+    conn.deliver(
+      `${base}/thing/service/reboot`,
+      encodeRequest({ id: "3", params: { delay: 5 }, method: "thing.service.reboot" }),
+    );
     conn.deliver(`${base}/rrpc/request/998877`, encodeRequest({ id: "4", params: {}, method: "thing.service.reboot" }));
     conn.deliver(`${base}/thing/service/fail`, encodeRequest({ id: "5", params: {}, method: "thing.service.fail" }));
-    conn.deliver(`${base}/thing/service/nobody`, encodeRequest({ id: "6", params: {}, method: "thing.service.nobody" }));
+    conn.deliver(
+      `${base}/thing/service/nobody`,
+      encodeRequest({ id: "6", params: {}, method: "thing.service.nobody" }),
+    );
     await flush();
     const byTopic = Object.fromEntries(conn.published.map((p) => [p.topic, JSON.parse(text(p.payload))]));
     expect(set).toEqual([{ Light: 1 }]);
     expect(byTopic[`${base}/thing/service/property/set_reply`]).toEqual({ id: "1", code: 200, data: {} });
     expect(byTopic[`${base}/thing/service/property/get_reply`]).toEqual({ id: "2", code: 200, data: { Temp: 42 } });
-    expect(byTopic[`${base}/thing/service/reboot_reply`]).toEqual({ id: "3", code: 200, data: { ok: true, sync: false, params: { delay: 5 } } });
+    expect(byTopic[`${base}/thing/service/reboot_reply`]).toEqual({
+      id: "3",
+      code: 200,
+      data: { ok: true, sync: false, params: { delay: 5 } },
+    });
     expect(byTopic[`${base}/rrpc/response/998877`]).toMatchObject({ id: "4", code: 200, data: { sync: true } });
     expect(byTopic[`${base}/thing/service/fail_reply`]).toMatchObject({ id: "5", code: 400 });
     expect(byTopic[`${base}/thing/service/nobody_reply`]).toMatchObject({ id: "6", code: 460 });
@@ -312,7 +346,10 @@ describe("downstream", () => {
     await flush();
     expect(device.platformStatus).toBe("disabled");
     conn.deliver(`${base}/thing/enable`, encodeRequest({ id: "2", params: {}, method: "thing.enable" }));
-    conn.deliver("/ext/error/a1B2c3D4e5F/dev001", JSON.stringify({ id: "9", code: 520, message: "sub-device session error" }));
+    conn.deliver(
+      "/ext/error/a1B2c3D4e5F/dev001",
+      JSON.stringify({ id: "9", code: 520, message: "sub-device session error" }),
+    );
     conn.deliver(`${base}/thing/service/property/set`, "{not json");
     await flush();
     expect(statuses).toEqual(["disabled", "enabled"]);

@@ -1,33 +1,39 @@
 import { EventEmitter } from "node:events";
 import {
   type AlinkReply,
-  type DeviceIdentity,
-  type IdGenerator,
-  TriadkitError,
   configGetTopic,
   createIdGenerator,
+  type DeviceIdentity,
   decodeRequest,
-  deviceSubscriptionFilters,
   deviceinfoDeleteTopic,
   deviceinfoUpdateTopic,
+  deviceSubscriptionFilters,
   encodeRequest,
   eventPostTopic,
+  type IdGenerator,
   identityOf,
   isTriadkitError,
   propertyPostTopic,
   signConnect,
+  TriadkitError,
   tryParseTopic,
 } from "@triadkit/protocol";
 import { type Clock, SystemClock, type TimerHandle } from "../clock.js";
-import type { Logger } from "../logging/logger.js";
 import { redactSecrets, silentLogger } from "../logging/index.js";
-import type { MessageStore, QueuedMessage } from "../queue/message-store.js";
+import type { Logger } from "../logging/logger.js";
 import { MemoryMessageStore } from "../queue/memory-message-store.js";
+import type { MessageStore, QueuedMessage } from "../queue/message-store.js";
 import { CryptoRandom } from "../random.js";
 import { Backoff, type FailureKind } from "./backoff.js";
 import type { DeviceEvents, DeviceState, PlatformStatus } from "./device-events.js";
 import { Downstream, type PropertyGetHandler, type PropertySetHandler, type ServiceHandler } from "./downstream.js";
-import { type DeviceOptions, type MessageFamily, type ResolvedOptions, isLoopbackHost, resolveOptions } from "./options.js";
+import {
+  type DeviceOptions,
+  isLoopbackHost,
+  type MessageFamily,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./options.js";
 import { PendingReplies } from "./pending.js";
 import { TimeSync } from "./time-sync.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -67,6 +73,10 @@ export class Device extends EventEmitter<DeviceEvents> {
   private retryTimer: TimerHandle | undefined;
   private ntpTimer: TimerHandle | undefined;
   private pumping = false;
+  /** The message being sent right now. Drop-oldest may evict it from the store while it is on the wire. */
+  private inFlight: { id: string | undefined; evicted: boolean } | undefined;
+  /** Evicted while in flight and then acknowledged by the broker: counted by the store, but not lost. */
+  private rescued = 0;
   private warnedPlainTcp = false;
   private readonly secrets: string[];
 
@@ -94,7 +104,9 @@ export class Device extends EventEmitter<DeviceEvents> {
     this.pending = new PendingReplies(this.clock);
     this.time = new TimeSync(this.clock);
     const start = random.bytes(3);
-    this.ids = createIdGenerator(1 + (((start[0] as number) << 16) | ((start[1] as number) << 8) | (start[2] as number)));
+    this.ids = createIdGenerator(
+      1 + (((start[0] as number) << 16) | ((start[1] as number) << 8) | (start[2] as number)),
+    );
     for (const [family, limit] of Object.entries(this.options.rateLimits)) {
       this.buckets.set(family as MessageFamily, new TokenBucket(limit, this.clock));
     }
@@ -134,7 +146,8 @@ export class Device extends EventEmitter<DeviceEvents> {
 
   /** Offline queue figures: messages and bytes waiting, and how many were dropped at the bound. */
   queueStats(): { messages: number; bytes: number; dropped: number } {
-    return this.queue.stats();
+    const { messages, bytes, dropped } = this.queue.stats();
+    return { messages, bytes, dropped: dropped - this.rescued };
   }
 
   /** Requests waiting for a reply. */
@@ -290,15 +303,28 @@ export class Device extends EventEmitter<DeviceEvents> {
   private readonly timeouts = new Map<string, number>();
 
   private onDropped(dropped: readonly QueuedMessage[]): void {
+    let count = 0;
     for (const m of dropped) {
       const id = idOf(m.payload);
-      if (id === undefined) continue;
-      this.timeouts.delete(id);
-      this.pending.reject(id, new TriadkitError("queue.dropped", "dropped from the offline queue at its bound", { id }));
+      if (this.inFlight !== undefined && id !== undefined && id === this.inFlight.id) {
+        this.inFlight.evicted = true; // decided when its PUBACK comes (or does not)
+        continue;
+      }
+      count++;
+      if (id !== undefined) this.rejectDropped(id);
     }
-    const total = this.queue.stats().dropped;
-    this.log.warn({ count: dropped.length, total }, "offline queue full: messages dropped");
-    this.emit("dropped", { count: dropped.length, total });
+    if (count > 0) this.reportDropped(count);
+  }
+
+  private rejectDropped(id: string): void {
+    this.timeouts.delete(id);
+    this.pending.reject(id, new TriadkitError("queue.dropped", "dropped from the offline queue at its bound", { id }));
+  }
+
+  private reportDropped(count: number): void {
+    const total = this.queueStats().dropped;
+    this.log.warn({ count, total }, "offline queue full: messages dropped");
+    this.emit("dropped", { count, total });
   }
 
   private onReply(reply: AlinkReply, topic: string): void {
@@ -333,12 +359,19 @@ export class Device extends EventEmitter<DeviceEvents> {
     const url = new URL(this.options.brokerUrl);
     if (url.protocol === "mqtt:" && !isLoopbackHost(url.hostname)) {
       if (this.options.requireTls) {
-        this.emit("connectError", new TriadkitError("session.tls_config", "plain TCP to a non-loopback host is refused (requireTls)"));
-        return this.close() as unknown as void;
+        this.emit(
+          "connectError",
+          new TriadkitError("session.tls_config", "plain TCP to a non-loopback host is refused (requireTls)"),
+        );
+        void this.close();
+        return;
       }
       if (!this.warnedPlainTcp) {
         this.warnedPlainTcp = true;
-        this.log.warn({ host: url.hostname }, "connecting over plain TCP to a non-loopback host: credentials and data are not encrypted");
+        this.log.warn(
+          { host: url.hostname },
+          "connecting over plain TCP to a non-loopback host: credentials and data are not encrypted",
+        );
       }
     }
     const creds = signConnect({
@@ -460,14 +493,25 @@ export class Device extends EventEmitter<DeviceEvents> {
         await new Promise<void>((resolve) => this.clock.setTimeout(resolve, token.waitMs));
         continue;
       }
+      const id = idOf(message.payload);
+      const flight = { id, evicted: false };
+      this.inFlight = flight;
       try {
         await this.publishNow(message.topic, message.payload, 1);
       } catch (err) {
-        if (this.currentState === "online") this.log.warn({ err: (err as Error).message }, "publish failed; will retry");
-        return; // stays at the head; resent after reconnect
+        this.inFlight = undefined;
+        if (flight.evicted) {
+          // Evicted from the store while on the wire, and the wire failed: it is lost after all.
+          if (id !== undefined) this.rejectDropped(id);
+          this.reportDropped(1);
+        } else if (this.currentState === "online") {
+          this.log.warn({ err: (err as Error).message }, "publish failed; will retry");
+        }
+        return; // a message still in the store stays at the head and is resent after reconnect
       }
+      this.inFlight = undefined;
+      if (flight.evicted) this.rescued++;
       await this.queue.ack(1);
-      const id = idOf(message.payload);
       if (id !== undefined) {
         this.pending.sent(id, this.timeouts.get(id) ?? this.options.requestTimeoutMs);
         this.timeouts.delete(id);

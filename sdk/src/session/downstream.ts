@@ -1,10 +1,8 @@
 import {
   type AlinkReply,
-  type DeviceIdentity,
-  type NtpResponse,
-  TriadkitError,
   buildTopic,
   configPushReplyTopic,
+  type DeviceIdentity,
   decodeExtError,
   decodeNtpResponse,
   decodeReply,
@@ -13,11 +11,13 @@ import {
   encodeReply,
   isReplyKind,
   isTriadkitError,
+  type NtpResponse,
   ntpRequestTopic,
   propertyGetReplyTopic,
   propertySetReplyTopic,
   rrpcResponseTopic,
   serviceReplyTopic,
+  TriadkitError,
   thingDeleteReplyTopic,
   thingDisableReplyTopic,
   thingEnableReplyTopic,
@@ -113,7 +113,9 @@ export class Downstream {
       case "rrpc.request": {
         const req = decodeRequest(payload);
         const name = req.method.replace(/^thing\.service\./, "");
-        this.answer(rrpcResponseTopic(id, parsed.messageId), req.id, () => this.callService(name, req.params, true, req.id));
+        this.answer(rrpcResponseTopic(id, parsed.messageId), req.id, () =>
+          this.callService(name, req.params, true, req.id),
+        );
         return;
       }
       case "config.push": {
@@ -126,11 +128,15 @@ export class Downstream {
       case "thing.enable":
       case "thing.delete": {
         const req = decodeRequest(payload);
-        const reply = { "thing.disable": thingDisableReplyTopic, "thing.enable": thingEnableReplyTopic, "thing.delete": thingDeleteReplyTopic }[
-          parsed.kind
-        ](id);
+        const reply = {
+          "thing.disable": thingDisableReplyTopic,
+          "thing.enable": thingEnableReplyTopic,
+          "thing.delete": thingDeleteReplyTopic,
+        }[parsed.kind](id);
         this.answer(reply, req.id, async () => ({}));
-        const status = ({ "thing.disable": "disabled", "thing.enable": "enabled", "thing.delete": "deleted" } as const)[parsed.kind];
+        const status = ({ "thing.disable": "disabled", "thing.enable": "enabled", "thing.delete": "deleted" } as const)[
+          parsed.kind
+        ];
         this.deps.onPlatformStatus(status);
         return;
       }

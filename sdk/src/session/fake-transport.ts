@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { MqttConnectOptions, MqttConnection, MqttConnector } from "./transport.js";
+import type { MqttConnection, MqttConnectOptions, MqttConnector } from "./transport.js";
 
 /**
  * An in-memory MQTT transport for tests and simulations: every `connect` becomes a {@link FakeConnection}
@@ -49,7 +49,12 @@ export class FakeConnection extends EventEmitter implements MqttConnection {
     callback: (err?: Error | null, granted?: { topic: string; qos: number }[]) => void,
   ): this {
     this.subscriptions.push(...filters);
-    queueMicrotask(() => callback(null, filters.map((topic) => ({ topic, qos: 0 }))));
+    queueMicrotask(() =>
+      callback(
+        null,
+        filters.map((topic) => ({ topic, qos: 0 })),
+      ),
+    );
     return this;
   }
 

@@ -1,11 +1,11 @@
 import {
   type AlibabaTriad,
-  SIGN_METHODS,
-  TriadkitError,
-  type WireStyle,
   parseDeviceName,
   parseDeviceSecret,
   parseProductKey,
+  SIGN_METHODS,
+  TriadkitError,
+  type WireStyle,
 } from "@triadkit/protocol";
 import { z } from "zod";
 import type { Clock } from "../clock.js";
@@ -59,7 +59,7 @@ export const deviceOptionsSchema = z
     backoff: z
       .object({
         baseMs: int(100, 60_000, "milliseconds"),
-        capMs: int(1_000, 3_600_000, "milliseconds"),
+        capMs: int(100, 3_600_000, "milliseconds"),
         authBaseMs: int(1_000, 3_600_000, "milliseconds"),
         authCapMs: int(1_000, 86_400_000, "milliseconds"),
         stableAfterMs: int(0, 3_600_000, "milliseconds"),
@@ -99,7 +99,8 @@ export interface DeviceDeps {
 
 export type DeviceOptions = DeviceOptionsInput & DeviceDeps;
 
-export interface ResolvedOptions extends Omit<z.output<typeof deviceOptionsSchema>, "backoff" | "triad" | "rateLimits" | "brokerUrl"> {
+export interface ResolvedOptions
+  extends Omit<z.output<typeof deviceOptionsSchema>, "backoff" | "triad" | "rateLimits" | "brokerUrl"> {
   readonly triad: AlibabaTriad;
   readonly backoff: BackoffOptions;
   readonly rateLimits: Partial<Record<MessageFamily, RateLimit>>;

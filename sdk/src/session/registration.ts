@@ -2,12 +2,12 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import {
   type DeviceIdentity,
-  type SignMethod,
-  TriadkitError,
   decodeRegisterResult,
   decodeRegnwlResult,
+  type SignMethod,
   signDynamicRegisterHttp,
   signDynamicRegisterMqtt,
+  TriadkitError,
   toHex,
 } from "@triadkit/protocol";
 import type { Clock } from "../clock.js";
@@ -46,7 +46,9 @@ export async function registerOverHttps(
     readonly signMethod?: SignMethod;
   },
 ): Promise<{ readonly deviceSecret: string }> {
-  const url = new URL(input.url ?? `https://iot-auth.${input.region ?? "cn-shanghai"}.aliyuncs.com/auth/register/device`);
+  const url = new URL(
+    input.url ?? `https://iot-auth.${input.region ?? "cn-shanghai"}.aliyuncs.com/auth/register/device`,
+  );
   const signed = signDynamicRegisterHttp({
     productKey: input.productKey,
     deviceName: input.deviceName,
@@ -61,7 +63,10 @@ export async function registerOverHttps(
       url,
       {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(signed.body) },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "content-length": Buffer.byteLength(signed.body),
+        },
         timeout: input.timeoutMs ?? 10_000,
         ...(input.caPem === undefined ? {} : { ca: input.caPem }),
       },
@@ -86,9 +91,13 @@ export async function registerOverHttps(
   }
   const secret = parsed.data?.deviceSecret;
   if (parsed.code !== 200 || typeof secret !== "string" || secret.length === 0) {
-    throw new TriadkitError("session.registration_failed", `platform refused registration (code ${String(parsed.code)})`, {
-      platformCode: typeof parsed.code === "number" ? parsed.code : undefined,
-    });
+    throw new TriadkitError(
+      "session.registration_failed",
+      `platform refused registration (code ${String(parsed.code)})`,
+      {
+        platformCode: typeof parsed.code === "number" ? parsed.code : undefined,
+      },
+    );
   }
   return { deviceSecret: secret };
 }

@@ -15,10 +15,14 @@ runFlashStoreContract("MemoryFlashStore", async () => {
   };
 });
 
-runFlashStoreContract("MemoryFlashStore without reopen", async () => ({
-  store: new MemoryFlashStore(),
-  async cleanup() {},
-}));
+runFlashStoreContract(
+  "MemoryFlashStore without reopen",
+  async () => ({
+    store: new MemoryFlashStore(),
+    async cleanup() {},
+  }),
+  { persistent: false },
+);
 
 describe("MemoryFlashStore", () => {
   it("reopen closes the old instance and keeps the contents", async () => {
