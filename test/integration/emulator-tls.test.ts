@@ -39,7 +39,7 @@ describe("TLS listener", () => {
   it("a client that trusts the test CA logs in over TLS (by IP and by name)", async () => {
     const creds = signConnect({ triad: device, secureMode: 2, timestampMs: Date.now() });
     await pool.connect(emulator.tlsUrl as string, creds, { ca: fixture.caPem, rejectUnauthorized: true });
-    expect(emulator.onlineDevices()).toMatchObject([{ transport: "tls", clientId: creds.clientId }]);
+    await expect.poll(() => emulator.onlineDevices()).toMatchObject([{ transport: "tls", clientId: creds.clientId }]);
     await pool.endAll();
     const byName = `mqtts://localhost:${emulator.tlsPort}`;
     await pool.connect(byName, signConnect({ triad: device, style: "c" }), { ca: fixture.caPem });

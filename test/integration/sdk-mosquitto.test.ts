@@ -20,16 +20,18 @@ describe.skipIf(!available)("SDK over Mosquitto", () => {
     clientId: `platform-${run}`,
     reconnectPeriod: 0,
   });
+  // Listen at once: under load the CONNACK can arrive before the test body runs.
+  const platformReady = new Promise<void>((resolve, reject) => {
+    platform.once("connect", () => resolve());
+    platform.once("error", reject);
+  });
   afterAll(async () => {
     await Promise.all(devices.map((d) => d.close()));
     await platform.endAsync(true);
   });
 
   it("posts properties and gets the platform's reply; answers a service call", async () => {
-    await new Promise<void>((resolve, reject) => {
-      platform.once("connect", () => resolve());
-      platform.once("error", reject);
-    });
+    await platformReady;
     await platform.subscribeAsync([`${base}/thing/event/property/post`, `${base}/thing/service/+`]);
     const serviceReplies: unknown[] = [];
     platform.on("message", (topic, payload) => {
