@@ -12,31 +12,22 @@ import {
   eventPostTopic,
   type IdGenerator,
   identityOf,
-  isTriadkitError,
   propertyPostTopic,
   signConnect,
   TriadkitError,
-  tryParseTopic,
 } from "@triadkit/protocol";
 import { type Clock, SystemClock, type TimerHandle } from "../clock.js";
 import { redactSecrets, silentLogger } from "../logging/index.js";
 import type { Logger } from "../logging/logger.js";
 import { MemoryMessageStore } from "../queue/memory-message-store.js";
-import type { MessageStore, QueuedMessage } from "../queue/message-store.js";
+import type { MessageStore } from "../queue/message-store.js";
 import { CryptoRandom } from "../random.js";
 import { Backoff, type FailureKind } from "./backoff.js";
 import type { DeviceEvents, DeviceState, PlatformStatus } from "./device-events.js";
 import { Downstream, type PropertyGetHandler, type PropertySetHandler, type ServiceHandler } from "./downstream.js";
-import {
-  type DeviceOptions,
-  isLoopbackHost,
-  type MessageFamily,
-  type ResolvedOptions,
-  resolveOptions,
-} from "./options.js";
-import { PendingReplies } from "./pending.js";
+import { type DeviceOptions, isLoopbackHost, type ResolvedOptions, resolveOptions } from "./options.js";
+import { Outbox } from "./outbox.js";
 import { TimeSync } from "./time-sync.js";
-import { TokenBucket } from "./token-bucket.js";
 import { type MqttConnection, type MqttConnector, mqttJsConnector } from "./transport.js";
 
 export interface RequestOptions {
@@ -62,21 +53,15 @@ export class Device extends EventEmitter<DeviceEvents> {
   private readonly ownsQueue: boolean;
   private readonly connector: MqttConnector;
   private readonly backoff: Backoff;
-  private readonly pending: PendingReplies;
   private readonly time: TimeSync;
   private readonly ids: IdGenerator;
-  private readonly buckets = new Map<MessageFamily, TokenBucket>();
   private readonly downstream: Downstream;
+  private readonly outbox: Outbox;
   private conn: MqttConnection | undefined;
   private onlineSinceMs = 0;
   private lastFailure: FailureKind = "network";
   private retryTimer: TimerHandle | undefined;
   private ntpTimer: TimerHandle | undefined;
-  private pumping = false;
-  /** The message being sent right now. Drop-oldest may evict it from the store while it is on the wire. */
-  private inFlight: { id: string | undefined; evicted: boolean } | undefined;
-  /** Evicted while in flight and then acknowledged by the broker: counted by the store, but not lost. */
-  private rescued = 0;
   private warnedPlainTcp = false;
   private readonly secrets: string[];
 
@@ -101,15 +86,20 @@ export class Device extends EventEmitter<DeviceEvents> {
       });
     this.connector = options.connector ?? mqttJsConnector;
     this.backoff = new Backoff(this.options.backoff, random);
-    this.pending = new PendingReplies(this.clock);
     this.time = new TimeSync(this.clock);
     const start = random.bytes(3);
     this.ids = createIdGenerator(
       1 + (((start[0] as number) << 16) | ((start[1] as number) << 8) | (start[2] as number)),
     );
-    for (const [family, limit] of Object.entries(this.options.rateLimits)) {
-      this.buckets.set(family as MessageFamily, new TokenBucket(limit, this.clock));
-    }
+    this.outbox = new Outbox({
+      queue: this.queue,
+      clock: this.clock,
+      log: this.log,
+      rateLimits: this.options.rateLimits,
+      publish: (topic, payload) => this.publishNow(topic, payload, 1),
+      isOnline: () => this.currentState === "online",
+      onDropped: (info) => this.emit("dropped", info),
+    });
     this.downstream = new Downstream({
       identity: this.identity,
       log: this.log,
@@ -146,13 +136,12 @@ export class Device extends EventEmitter<DeviceEvents> {
 
   /** Offline queue figures: messages and bytes waiting, and how many were dropped at the bound. */
   queueStats(): { messages: number; bytes: number; dropped: number } {
-    const { messages, bytes, dropped } = this.queue.stats();
-    return { messages, bytes, dropped: dropped - this.rescued };
+    return this.outbox.stats();
   }
 
   /** Requests waiting for a reply. */
   get pendingRequests(): number {
-    return this.pending.size;
+    return this.outbox.pendingRequests;
   }
 
   /**
@@ -196,7 +185,7 @@ export class Device extends EventEmitter<DeviceEvents> {
     const conn = this.conn;
     this.conn = undefined;
     if (conn) await new Promise<void>((resolve) => conn.end(true, () => resolve()));
-    this.pending.rejectAll(closedError);
+    this.outbox.rejectAll(closedError);
     if (this.ownsQueue) await this.queue.close();
     this.emit("closed");
     this.removeAllListeners();
@@ -281,60 +270,14 @@ export class Device extends EventEmitter<DeviceEvents> {
     if (options.whenOffline === "reject" && this.currentState !== "online") {
       return Promise.reject(new TriadkitError("session.not_connected", `device is ${this.currentState}, not online`));
     }
-    const reply = this.pending.add(id, method);
-    this.timeouts.set(id, options.timeoutMs ?? this.options.requestTimeoutMs);
-    if (options.signal) {
-      const signal = options.signal;
-      const onAbort = () => this.pending.reject(id, signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      void reply.finally(() => signal.removeEventListener("abort", onAbort)).catch(() => undefined);
-    }
-    const message: QueuedMessage = { topic, payload, qos: 1, queuedAtMs: this.time.nowMs() };
-    this.queue.push(message).then(
-      ({ dropped }) => {
-        if (dropped.length > 0) this.onDropped(dropped);
-        this.kickPump();
-      },
-      (err: unknown) => this.pending.reject(id, err),
-    );
-    return reply;
-  }
-
-  private readonly timeouts = new Map<string, number>();
-
-  private onDropped(dropped: readonly QueuedMessage[]): void {
-    let count = 0;
-    for (const m of dropped) {
-      const id = idOf(m.payload);
-      if (this.inFlight !== undefined && id !== undefined && id === this.inFlight.id) {
-        this.inFlight.evicted = true; // decided when its PUBACK comes (or does not)
-        continue;
-      }
-      count++;
-      if (id !== undefined) this.rejectDropped(id);
-    }
-    if (count > 0) this.reportDropped(count);
-  }
-
-  private rejectDropped(id: string): void {
-    this.timeouts.delete(id);
-    this.pending.reject(id, new TriadkitError("queue.dropped", "dropped from the offline queue at its bound", { id }));
-  }
-
-  private reportDropped(count: number): void {
-    const total = this.queueStats().dropped;
-    this.log.warn({ count, total }, "offline queue full: messages dropped");
-    this.emit("dropped", { count, total });
+    return this.outbox.send(topic, id, method, payload, {
+      timeoutMs: options.timeoutMs ?? this.options.requestTimeoutMs,
+      signal: options.signal,
+    });
   }
 
   private onReply(reply: AlinkReply, topic: string): void {
-    this.timeouts.delete(reply.id);
-    if (reply.code === 429) {
-      const family = familyOf(topic);
-      this.buckets.get(family)?.slowDown();
-      this.log.warn({ family }, "platform replied 429: slowing down");
-    }
-    const late = !this.pending.resolve(reply);
+    const late = !this.outbox.receive(reply, topic);
     this.emit("reply", reply, { topic, late });
   }
 
@@ -409,7 +352,7 @@ export class Device extends EventEmitter<DeviceEvents> {
         this.log.info({ url: this.options.brokerUrl }, "online");
         this.emit("online");
         this.syncTime();
-        this.kickPump();
+        this.outbox.kick();
       });
     });
     conn.on("message", (topic, payload) => {
@@ -471,53 +414,6 @@ export class Device extends EventEmitter<DeviceEvents> {
       conn.publish(topic, payload, { qos }, (err) => (err ? reject(err) : resolve()));
     });
   }
-
-  private kickPump(): void {
-    if (this.pumping || this.currentState !== "online") return;
-    this.pumping = true;
-    void this.pump().finally(() => {
-      this.pumping = false;
-      // A push may have landed while the pump was finishing an empty peek: look again.
-      if (this.currentState === "online" && this.queue.stats().messages > 0) this.kickPump();
-    });
-  }
-
-  /** Drains the queue in order, one message in flight, each family within its token bucket. */
-  private async pump(): Promise<void> {
-    while (this.currentState === "online") {
-      const [message] = await this.queue.peek(1).catch(() => []);
-      if (message === undefined) return;
-      const bucket = this.buckets.get(familyOf(message.topic));
-      const token = bucket?.tryTake() ?? { ok: true as const };
-      if (!token.ok) {
-        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, token.waitMs));
-        continue;
-      }
-      const id = idOf(message.payload);
-      const flight = { id, evicted: false };
-      this.inFlight = flight;
-      try {
-        await this.publishNow(message.topic, message.payload, 1);
-      } catch (err) {
-        this.inFlight = undefined;
-        if (flight.evicted) {
-          // Evicted from the store while on the wire, and the wire failed: it is lost after all.
-          if (id !== undefined) this.rejectDropped(id);
-          this.reportDropped(1);
-        } else if (this.currentState === "online") {
-          this.log.warn({ err: (err as Error).message }, "publish failed; will retry");
-        }
-        return; // a message still in the store stays at the head and is resent after reconnect
-      }
-      this.inFlight = undefined;
-      if (flight.evicted) this.rescued++;
-      await this.queue.ack(1);
-      if (id !== undefined) {
-        this.pending.sent(id, this.timeouts.get(id) ?? this.options.requestTimeoutMs);
-        this.timeouts.delete(id);
-      }
-    }
-  }
 }
 
 /** Creates a device; validates options once (throws `config.invalid` listing every problem with its range). */
@@ -527,27 +423,4 @@ export function createDevice(options: DeviceOptions): Device {
 
 function closedError(): TriadkitError {
   return new TriadkitError("session.closed", "the device session is closed");
-}
-
-function idOf(payload: Uint8Array): string | undefined {
-  try {
-    return decodeRequest(payload).id;
-  } catch (err) {
-    if (isTriadkitError(err)) return undefined;
-    throw err;
-  }
-}
-
-/** Which token bucket a topic draws from. */
-export function familyOf(topic: string): MessageFamily {
-  const parsed = tryParseTopic(topic);
-  if (parsed === undefined) return "other";
-  const kind = parsed.kind;
-  if (kind.startsWith("property.post")) return "property";
-  if (kind.startsWith("event.post")) return "event";
-  if (kind.startsWith("deviceinfo")) return "tags";
-  if (kind.startsWith("config")) return "config";
-  if (kind.startsWith("ntp")) return "ntp";
-  if (kind.endsWith("reply") || kind === "rrpc.response") return "reply";
-  return "other";
 }

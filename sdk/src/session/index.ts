@@ -4,6 +4,7 @@ export * from "./device-events.js";
 export type { PropertyGetHandler, PropertySetHandler, ServiceHandler } from "./downstream.js";
 export * from "./fake-transport.js";
 export * from "./options.js";
+export { familyOf } from "./outbox.js";
 export * from "./registration.js";
 export * from "./time-sync.js";
 export * from "./token-bucket.js";
