@@ -29,3 +29,4 @@ export {
 export * from "./emulator/sqlite-registry.js";
 export * from "./flash/index.js";
 export * from "./identity.js";
+export * from "./pty/pty-pair.js";

@@ -44,6 +44,8 @@ export const ERROR_CODES = [
   "id.bad_iccid",
   "id.iccid_check_digit",
   "id.bad_imsi",
+  "id.bad_meid",
+  "id.bad_msisdn",
   "id.bad_mac",
   "id.mac_multicast",
   "id.mac_all_zero",
@@ -87,6 +89,19 @@ export const ERROR_CODES = [
   "emulator.registration_refused",
   "emulator.bad_csv",
   "emulator.closed",
+
+  // --- serial links and the AT engine (modem driver) ---
+  "serial.open_failed",
+  "serial.closed",
+  "serial.io",
+  "at.timeout",
+  "at.error",
+  "at.cme_error",
+  "at.bad_response",
+  "at.closed",
+  "modem.no_sim",
+  "modem.unsupported",
+  "modem.bad_identity",
 
   // --- station: sheet import ---
   "import.missing_column",

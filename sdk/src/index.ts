@@ -8,3 +8,4 @@ export * from "./queue/index.js";
 export * from "./random.js";
 export * from "./session/index.js";
 export * from "./storage/index.js";
+export * from "./binding/index.js";

@@ -1,0 +1,2 @@
+export * from "./binding-record.js";
+export * from "./reporter.js";
