@@ -2,6 +2,7 @@
  * @triadkit/firmware-sim: virtual devices and the local platform emulator.
  */
 
+export * from "./binding/index.js";
 export * from "./emulator/acl.js";
 export * from "./emulator/csv-import.js";
 export * from "./emulator/device-directory.js";
@@ -29,4 +30,5 @@ export {
 export * from "./emulator/sqlite-registry.js";
 export * from "./flash/index.js";
 export * from "./identity.js";
+export * from "./modem/index.js";
 export * from "./pty/pty-pair.js";

@@ -103,6 +103,11 @@ export const ERROR_CODES = [
   "modem.unsupported",
   "modem.bad_identity",
 
+  // --- binding monitor ---
+  "binding.duplicate_expected",
+  "binding.unsupported_schema",
+  "binding.webhook_failed",
+
   // --- station: sheet import ---
   "import.missing_column",
   "import.ambiguous_column",
@@ -124,6 +129,7 @@ export const WARNING_CODES = [
   "id.iccid_imsi_operator_mismatch",
   "id.mac_locally_administered",
   "id.imei_placeholder",
+  "id.msisdn_operator_unverified",
 ] as const;
 
 export type WarningCode = (typeof WARNING_CODES)[number];

@@ -1,11 +1,13 @@
 /**
  * @triadkit/sdk: the device runtime. Hardware and time sit behind small injected interfaces.
  */
+
+export * from "./binding/index.js";
 export * from "./clock.js";
 export * from "./device-records.js";
 export * from "./logging/index.js";
+export * from "./modem/index.js";
 export * from "./queue/index.js";
 export * from "./random.js";
 export * from "./session/index.js";
 export * from "./storage/index.js";
-export * from "./binding/index.js";

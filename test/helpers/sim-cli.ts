@@ -41,3 +41,14 @@ export async function readyLines(run: Run, count: number): Promise<string[]> {
     .toBe(count);
   return run.stdout().trim().split("\n");
 }
+
+/** The first stdout line starting with `prefix` (e.g. `"PTY "`), once the command has printed it. */
+export async function firstLine(run: Run, prefix: string, timeoutMs = 15_000): Promise<string> {
+  const find = () =>
+    run
+      .stdout()
+      .split("\n")
+      .find((l) => l.startsWith(prefix));
+  await expect.poll(find, { timeout: timeoutMs }).toBeDefined();
+  return find() as string;
+}

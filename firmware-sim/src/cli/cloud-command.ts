@@ -5,8 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { isTriadkitError } from "@triadkit/protocol";
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { pino } from "pino";
+import type { BindingOptions } from "../binding/options.js";
 import { importProductCsv, importTriadCsv } from "../emulator/csv-import.js";
 import type { PlatformEmulatorEvents } from "../emulator/options.js";
 import { PlatformEmulator } from "../emulator/platform-emulator.js";
@@ -29,7 +30,16 @@ export interface CloudOptions {
   readonly rateBurst?: number;
   readonly strictRegistration?: boolean;
   readonly json?: boolean;
+  readonly bindings?: string;
+  readonly bindingPolicy?: "suspend";
+  readonly bindingWebhook?: string;
+  readonly heartbeatSec?: number;
+  readonly silentAfter?: number;
+  readonly bindingOperator?: string;
 }
+
+/** Where `--binding-operator` takes its password from (never from the command line). */
+export const OPERATOR_PASSWORD_ENV = "TRIADKIT_SIM_OPERATOR_PASSWORD";
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -66,6 +76,8 @@ const EVENTS: readonly (keyof PlatformEmulatorEvents)[] = [
   "registered",
   "rateLimited",
   "badMessage",
+  "bindingAlert",
+  "bindingRecovered",
 ];
 
 /** The loggable fields of an event: identities, client ids, topics and codes (events carry no secrets). */
@@ -97,6 +109,28 @@ function logEvents(emulator: PlatformEmulator, io: CliIo, json: boolean): void {
   }
 }
 
+/** The monitor's options from the command line, or undefined when no binding option was given. */
+function bindingOptions(opts: CloudOptions, env: NodeJS.ProcessEnv): BindingOptions | undefined {
+  const { bindings, bindingPolicy, bindingWebhook, heartbeatSec, silentAfter, bindingOperator } = opts;
+  const given = [bindings, bindingPolicy, bindingWebhook, heartbeatSec, silentAfter, bindingOperator];
+  if (given.every((v) => v === undefined)) return undefined;
+  const password = env[OPERATOR_PASSWORD_ENV];
+  if (bindingOperator !== undefined && (password === undefined || password === "")) {
+    throw new CliUsageError(
+      `--binding-operator needs the password in the ${OPERATOR_PASSWORD_ENV} environment variable`,
+    );
+  }
+  return {
+    ...(bindings === undefined ? {} : { expectedCsv: readText(bindings, "--bindings") }),
+    ...(bindingPolicy === undefined ? {} : { policy: bindingPolicy }),
+    ...(bindingWebhook === undefined ? {} : { webhookUrl: bindingWebhook }),
+    ...(heartbeatSec === undefined ? {} : { heartbeatIntervalSec: heartbeatSec }),
+    ...(silentAfter === undefined ? {} : { silentAfterIntervals: silentAfter }),
+    ...(bindingOperator === undefined ? {} : { operator: { username: bindingOperator, password: password ?? "" } }),
+    ...(opts.db === undefined ? {} : { db: opts.db }),
+  };
+}
+
 export async function runCloud(opts: CloudOptions, io: CliIo): Promise<void> {
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
     throw new CliUsageError("--tls-cert and --tls-key go together");
@@ -113,6 +147,7 @@ export async function runCloud(opts: CloudOptions, io: CliIo): Promise<void> {
           port: opts.tlsPort ?? 0,
         }
       : undefined;
+  const bindings = bindingOptions(opts, process.env);
   const registry = new SqliteDeviceRegistry(opts.db ?? ":memory:");
   let emulator: PlatformEmulator | undefined;
   try {
@@ -141,7 +176,14 @@ export async function runCloud(opts: CloudOptions, io: CliIo): Promise<void> {
         requireTls: opts.strictRegistration ?? false,
       },
       logger: pino({ level: "error" }, pino.destination(2)),
+      ...(bindings === undefined ? {} : { bindings }),
     });
+    const expected = bindings && emulator.binding.initialImport;
+    if (expected !== undefined) {
+      for (const e of expected.errors) io.err(`${opts.bindings}: ${e.message}`);
+      const kept = expected.added + expected.unchanged;
+      io.err(`imported ${kept} expected bindings from ${opts.bindings} (${expected.errors.length} rows refused)`);
+    }
     logEvents(emulator, io, opts.json ?? false);
     io.out(`READY ${emulator.url}`);
     if (emulator.tlsUrl !== undefined) io.out(`READY ${emulator.tlsUrl}`);
@@ -175,6 +217,25 @@ export function registerCloudCommand(program: Command, io: CliIo): void {
     .option("--rate-limit <perSecond>", "per-device upstream messages per second, 0 = off", parseRate, 30)
     .option("--rate-burst <n>", "per-device burst (default: the rate)", parseCount)
     .option("--strict-registration", "dynamic registration only over TLS and for pre-registered devices")
+    .option("--bindings <csv>", "binding monitor: expected bindings (imei, iccid, imsi; any header case)")
+    .addOption(
+      new Option("--binding-policy <policy>", "binding monitor: suspend cards found in mismatch").choices(["suspend"]),
+    )
+    .option("--binding-webhook <url>", "binding monitor: also POST alerts (JSON) to this http(s) URL")
+    .option(
+      "--heartbeat-sec <n>",
+      "binding monitor: the devices' heartbeat interval in seconds (default 300)",
+      parseCount,
+    )
+    .option(
+      "--silent-after <n>",
+      "binding monitor: intervals without a heartbeat before `silent` (default 3)",
+      parseCount,
+    )
+    .option(
+      "--binding-operator <username>",
+      `binding monitor: MQTT login that may subscribe to /triadkit/binding/alerts/# (password: $${OPERATOR_PASSWORD_ENV})`,
+    )
     .option("--json", "log events to stderr as JSON lines")
     .action((opts: CloudOptions) => runCloud(opts, io));
 }

@@ -3,9 +3,11 @@
  * {@link main}. Exit codes: 0 success (and `--help`), 1 failure, 2 usage error.
  */
 import { Command, CommanderError } from "commander";
+import { registerBindingsCommand } from "./bindings-command.js";
 import { registerCloudCommand } from "./cloud-command.js";
 import { registerDeviceCommand } from "./device-command.js";
 import { type CliIo, CliUsageError, processIo } from "./io.js";
+import { registerModemCommand } from "./modem-command.js";
 
 /** The program with every subcommand registered; `main` parses with it (tests may too). */
 export function buildProgram(io: CliIo = processIo()): Command {
@@ -17,6 +19,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
   // ── Subcommands: one line each. A subcommand module exports a `CommandRegistrar` (see ./io.ts). ──
   registerCloudCommand(program, io);
   registerDeviceCommand(program, io);
+  registerBindingsCommand(program, io);
+  registerModemCommand(program, io);
 
   return program;
 }

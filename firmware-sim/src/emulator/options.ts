@@ -13,6 +13,8 @@ import {
 import type { Clock, Random } from "@triadkit/sdk";
 import { pino } from "pino";
 import { z } from "zod";
+import { type BindingOptions, resolveBindingOptions } from "../binding/options.js";
+import type { BindingAlert, BindingRecovery } from "../binding/types.js";
 import type { DeviceDirectory, DeviceRegistry } from "./device-directory.js";
 import type { TlsMaterial } from "./listeners.js";
 import type { RateLimitOptions } from "./rate-limit.js";
@@ -58,6 +60,8 @@ export interface PlatformEmulatorOptions {
   readonly kickGraceMs?: number;
   /** Default timeout of `invokeService`, `setProperty`, `getProperty`. Default 5000 ms. */
   readonly replyTimeoutMs?: number;
+  /** Turns the binding monitor on (`emulator.binding`, docs/binding.md); `{}` for the defaults. Off when absent. */
+  readonly bindings?: BindingOptions;
 }
 
 export interface ResolvedOptions {
@@ -74,6 +78,8 @@ export interface ResolvedOptions {
   readonly messageBufferSize: number;
   readonly kickGraceMs: number;
   readonly replyTimeoutMs: number;
+  /** Checked: `resolveBindingOptions` accepted them. */
+  readonly bindings: BindingOptions | undefined;
 }
 
 const port = z.number().int().min(0).max(65535);
@@ -123,6 +129,7 @@ export function resolveOptions(options: PlatformEmulatorOptions): ResolvedOption
     throw new TriadkitError("config.invalid", "http.tls needs the tls certificate and key", { option: "http.tls" });
   }
   const refuseWeak = options.refuseWeakSignMethods ?? options.verify?.refuseWeakSignMethods;
+  if (options.bindings !== undefined) resolveBindingOptions(options.bindings);
   return {
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,
@@ -137,6 +144,7 @@ export function resolveOptions(options: PlatformEmulatorOptions): ResolvedOption
     messageBufferSize: options.messageBufferSize ?? 1000,
     kickGraceMs: options.kickGraceMs ?? 500,
     replyTimeoutMs: options.replyTimeoutMs ?? 5000,
+    bindings: options.bindings,
   };
 }
 
@@ -156,6 +164,10 @@ export interface PlatformEmulatorEvents {
   kicked: [kick: { identity: DeviceIdentity; clientId: string; reason: KickReason; byClientId?: string }];
   registered: [registration: { identity: DeviceIdentity; mode: "register" | "regnwl"; via: "mqtt" | "http" }];
   rateLimited: [limit: { identity: DeviceIdentity; clientId: string; topic: string }];
+  /** The binding monitor raised an alert (docs/binding.md). */
+  bindingAlert: [alert: BindingAlert];
+  /** A device went back to `bound` from an alert state. */
+  bindingRecovered: [recovery: BindingRecovery];
 }
 
 /** A device with a live session. */

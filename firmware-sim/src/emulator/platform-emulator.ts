@@ -20,6 +20,9 @@ import {
   verifyConnect,
 } from "@triadkit/protocol";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
+import { BindingMonitor, bindingMonitorOff } from "../binding/monitor.js";
+import { operatorMaySubscribe } from "../binding/operator.js";
+import { wireBindingMonitor } from "../binding/wire.js";
 import { topicAllowed } from "./acl.js";
 import { CloudCalls } from "./cloud-calls.js";
 import { asDeviceRegistry, type DeviceRecord, type DeviceRegistry, deviceKey } from "./device-directory.js";
@@ -47,7 +50,8 @@ export const CONNACK_NOT_AUTHORIZED = 5;
 
 type ClientInfo =
   | { readonly kind: "device"; readonly identity: DeviceIdentity; readonly transport: Transport }
-  | { readonly kind: "register"; readonly grant: RegistrationGrant };
+  | { readonly kind: "register"; readonly grant: RegistrationGrant }
+  | { readonly kind: "operator" };
 
 interface Session extends OnlineDevice {
   readonly client: Client;
@@ -81,6 +85,7 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
     readonly registry: DeviceRegistry,
     private readonly ownsRegistry: boolean,
     private readonly options: ResolvedOptions,
+    private readonly monitor: BindingMonitor | undefined,
   ) {
     super();
     this.pending = new PendingReplies(options.clock);
@@ -103,6 +108,11 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
       replyTimeoutMs: options.replyTimeoutMs,
     });
     this.registrar = new Registrar(registry, options.random, options.registration);
+    if (monitor)
+      wireBindingMonitor(monitor, this, options.logger, {
+        publish: (topic, payload) => this.publish(topic, payload),
+        invokeService: (identity, name, params) => this.calls.invokeService(identity, name, params),
+      });
     const handle = (socket: Socket) => {
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
@@ -126,10 +136,12 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
   /** Starts the broker and its listeners. Throws `config.invalid` for bad options. */
   static async start(options: PlatformEmulatorOptions = {}): Promise<PlatformEmulator> {
     const resolved = resolveOptions(options);
+    const { bindings, clock, logger } = resolved;
+    const monitor = bindings && new BindingMonitor(bindings, { clock, logger });
     const given = options.registry ?? options.directory;
     const registry = given === undefined ? new SqliteDeviceRegistry() : asDeviceRegistry(given);
     const broker = await Aedes.createBroker();
-    const emulator = new PlatformEmulator(broker, registry, given === undefined, resolved);
+    const emulator = new PlatformEmulator(broker, registry, given === undefined, resolved, monitor);
     emulator.install();
     try {
       const { mqtt, mqtts, http } = emulator.servers;
@@ -166,6 +178,10 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
   }
   get connectedClients(): number {
     return this.broker.connectedClients;
+  }
+  /** The binding monitor (docs/binding.md). Throws `config.invalid` when started without the `bindings` option. */
+  get binding(): BindingMonitor {
+    return this.monitor ?? bindingMonitorOff();
   }
 
   /** Devices with a live session, in login order. */
@@ -250,6 +266,7 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
     await new Promise<void>((resolve) => this.broker.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(Object.values(this.servers).map((s) => closeServer(s)));
+    await this.monitor?.close();
     if (this.ownsRegistry) this.registry.close();
   }
 
@@ -334,7 +351,9 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
     broker.authenticate = (client, username, password, done) => {
       const creds = { clientId: client.id, username: username ?? "", password: password?.toString("utf8") ?? "" };
       try {
-        if (Registrar.isRegistration(creds.clientId)) {
+        if (this.monitor?.isOperatorLogin(creds)) {
+          this.clients.set(client, { kind: "operator" });
+        } else if (Registrar.isRegistration(creds.clientId)) {
           const grant = this.registrar.mqtt(creds, client.conn instanceof TLSSocket);
           this.clients.set(client, { kind: "register", grant });
         } else {
@@ -374,6 +393,7 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
 
   private allowed(client: Client, topic: string, action: "publish" | "subscribe"): boolean {
     const info = this.clients.get(client);
+    if (info?.kind === "operator") return action === "subscribe" && operatorMaySubscribe(topic);
     if (info?.kind === "device" && topicAllowed(info.identity, topic)) return true;
     const identity = info?.kind === "device" ? info.identity : info?.grant.identity;
     if (identity !== undefined) {

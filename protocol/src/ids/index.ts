@@ -1,4 +1,4 @@
-/** Identifier validators: IMEI/IMEISV, ICCID (incl. EF_ICCID), IMSI, MAC / BLE addresses, Luhn. */
+/** Identifier validators: IMEI/IMEISV, MEID, ICCID (incl. EF_ICCID), IMSI, IoT MSISDN, MAC / BLE addresses, Luhn. */
 
 export {
   decodeEfIccid,
@@ -47,3 +47,24 @@ export {
   parseBleRandomStaticAddress,
   parseMac,
 } from "./mac.js";
+export {
+  MEID_DECIMAL_LENGTH,
+  MEID_LENGTH,
+  type MeidParts,
+  meidCheckDigit,
+  meidFromDecimal,
+  meidToDecimal,
+  meidToPesn,
+  parseMeid,
+  splitMeid,
+} from "./meid.js";
+export {
+  IOT_14X_PATTERN,
+  IOT_MSISDN_LENGTH,
+  IOT_MSISDN_PREFIXES,
+  type IotMsisdn,
+  type IotMsisdnKind,
+  type MsisdnOperator,
+  type ParseIotMsisdnOptions,
+  parseIotMsisdn,
+} from "./msisdn.js";
