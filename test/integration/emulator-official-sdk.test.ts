@@ -55,9 +55,19 @@ describe("official alibabacloud-iot-device-sdk against the emulator", () => {
       await expect.poll(() => emulator.onlineDevices().map((d) => d.identity.deviceName)).toEqual([triad.deviceName]);
       const online = emulator.onlineDevices();
       expect(online[0]?.clientId).toMatch(/\|securemode=3,signmethod=hmacsha1,timestamp=\d+,lan=NodeJS,_v=1\.2\.8\|$/);
-      const res = await new Promise<{ code: number; id: string }>((resolve) =>
-        device.postProps({ LightSwitch: 1 }, resolve),
-      );
+      // The SDK publishes without waiting for its SUBACK, so under load the first reply can beat its own
+      // subscription to the reply topic and be lost (QoS 0). Post again until a reply comes, as its users must.
+      let res: { code: number; id: string } | undefined;
+      for (let attempt = 0; attempt < 5 && res === undefined; attempt++) {
+        res = await new Promise<{ code: number; id: string } | undefined>((resolve) => {
+          const timer = setTimeout(() => resolve(undefined), 2_000);
+          device.postProps({ LightSwitch: 1 }, (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          });
+        });
+      }
+      if (res === undefined) throw new Error("no reply to postProps after 5 attempts");
       expect(res.code).toBe(200);
       expect(res.id).toContain("|exp-topic|");
       const posted = emulator.messages({

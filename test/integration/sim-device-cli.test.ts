@@ -49,6 +49,61 @@ describe("triadkit-sim device", () => {
     expect(cloud.stdout() + cloud.stderr()).not.toContain(triad.deviceSecret);
   });
 
+  it("with --modem the device reports its binding; a SIM swap shows as mismatch in `triadkit-sim bindings`", async () => {
+    const A = { imei: "490154203237518", iccid: "89860621330066521767", imsi: "460060086257148" };
+    const spare = { iccid: "89860620040007789511", imsi: "460060086257999" };
+    await writeFile(join(dir, "bindings.csv"), `imei,iccid,imsi\n${A.imei},${A.iccid},${A.imsi}\n`);
+    const db = join(dir, "cloud.sqlite");
+    const cloud = startSim([
+      "cloud",
+      "--port",
+      "0",
+      "--triads",
+      join(dir, "triads.csv"),
+      "--bindings",
+      join(dir, "bindings.csv"),
+      "--db",
+      db,
+    ]);
+    const stateDir = join(dir, "state-modem");
+    const states = () => {
+      const r = spawnSync(process.execPath, [simBin, "bindings", "--db", db, "--json"], {
+        cwd: root,
+        encoding: "utf8",
+      });
+      return r.stdout
+        .split("\n")
+        .filter((l) => l.trim().startsWith("{"))
+        .map((l) => JSON.parse(l) as { deviceName?: string; state?: string });
+    };
+    try {
+      const [ready] = await readyLines(cloud, 1);
+      const url = ready!.slice("READY ".length);
+      const cards = [A, { ...A, ...spare }];
+      for (const [i, card] of cards.entries()) {
+        const args = ["device", "--state-dir", stateDir, "--cloud", url, "--modem", "quectel", "--imei", card.imei];
+        args.push(
+          "--iccid",
+          card.iccid,
+          "--imsi",
+          card.imsi,
+          ...(i === 0 ? ["--triad-file", join(dir, "triad.json")] : []),
+        );
+        const device = startSim(args);
+        await readyLines(device, 1);
+        const expected = i === 0 ? "bound" : "mismatch";
+        await expect
+          .poll(() => states().find((s) => s.deviceName === triad.deviceName)?.state, { timeout: 15_000 })
+          .toBe(expected);
+        device.child.kill("SIGTERM");
+        expect(await device.exit).toBe(0);
+      }
+    } finally {
+      cloud.child.kill("SIGTERM");
+      expect(await cloud.exit).toBe(0);
+    }
+  });
+
   it("refuses to start with a blank flash and no triad (usage error, exit 2); --help exits 0", () => {
     const blank = spawnSync(
       process.execPath,

@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { serveModemOnPty } from "@triadkit/firmware-sim";
+import { createAtModem, NodeSerialLink } from "@triadkit/sdk";
 import { SerialPort } from "serialport";
 import { describe, expect, it } from "vitest";
 import { firstLine, root, simBin, startSim } from "../helpers/sim-cli.js";
@@ -141,4 +142,25 @@ describe("triadkit-sim modem", () => {
       expect(stdout).toBe("");
     }
   });
+});
+
+describe("the SDK's AT driver against the virtual modem over a real PTY, every dialect", () => {
+  const card = { imei: "490154203237518", iccid: "89860621330066521767", imsi: "460060086257148" };
+  for (const dialect of ["generic", "quectel", "simcom", "sim800", "ml307"] as const) {
+    it(`${dialect}: dialect detected from ATI, identity read through serialport`, async () => {
+      const served = await serveModemOnPty({ dialect, ...card });
+      try {
+        const modem = await createAtModem({ link: await NodeSerialLink.open(served.path) });
+        try {
+          const identity = await modem.readIdentity();
+          expect(identity).toMatchObject({ ...card, dialect, operator: "china_unicom" });
+          expect((await modem.signal()).rssiDbm).toBeLessThan(0);
+        } finally {
+          await modem.close();
+        }
+      } finally {
+        await served.close();
+      }
+    });
+  }
 });

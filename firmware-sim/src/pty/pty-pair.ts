@@ -31,7 +31,8 @@ export async function createPtyPair(options: { timeoutMs?: number } = {}): Promi
     });
     child.stderr?.on("data", (d: Buffer) => {
       err += d.toString();
-      for (const m of err.matchAll(/PTY is (\/dev\/\S+)/g)) if (!found.includes(m[1] as string)) found.push(m[1] as string);
+      for (const m of err.matchAll(/PTY is (\/dev\/\S+)/g))
+        if (!found.includes(m[1] as string)) found.push(m[1] as string);
       if (found.length === 2) {
         clearTimeout(timer);
         resolve(found);
@@ -39,7 +40,8 @@ export async function createPtyPair(options: { timeoutMs?: number } = {}): Promi
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      if (found.length < 2) reject(new TriadkitError("serial.open_failed", `socat exited (${code}) before making PTYs`));
+      if (found.length < 2)
+        reject(new TriadkitError("serial.open_failed", `socat exited (${code}) before making PTYs`));
     });
   });
   return {

@@ -41,13 +41,32 @@ function boot(store: MemoryFlashStore, modem: TestModem, clock: ManualClock, see
   network.onPublish = (conn: FakeConnection, topic, payload) => {
     if (topic.includes("/ext/ntp/") || topic.endsWith("_reply")) return;
     const req = decodeRequest(payload);
-    const value = req.method === "thing.deviceinfo.update" ? decodeIdentityReport(payload).value : decodeBindingEvent(payload).value;
+    const value =
+      req.method === "thing.deviceinfo.update"
+        ? decodeIdentityReport(payload).value
+        : decodeBindingEvent(payload).value;
     sent.push({ topic, kind: req.method, value });
     queueMicrotask(() => conn.deliver(`${topic}_reply`, encodeReply({ id: req.id, code: 200, data: {} })));
   };
   const random = new SeededRandom(seed);
-  const device = createDevice({ triad, brokerUrl: "mqtt://127.0.0.1:1", clock, random, connector: network.connector, ntpResyncSec: 0 });
-  const reporter = createBindingReporter({ device, modem, store, clock, random, intervalSec: 60, jitterPct: 10, seqReserve: 10 });
+  const device = createDevice({
+    triad,
+    brokerUrl: "mqtt://127.0.0.1:1",
+    clock,
+    random,
+    connector: network.connector,
+    ntpResyncSec: 0,
+  });
+  const reporter = createBindingReporter({
+    device,
+    modem,
+    store,
+    clock,
+    random,
+    intervalSec: 60,
+    jitterPct: 10,
+    seqReserve: 10,
+  });
   return { network, device, reporter, sent };
 }
 
@@ -66,7 +85,9 @@ describe("binding reporter", () => {
       clock.advance(10_000);
       await flush(3);
     }
-    const beats = sent.filter((s) => s.kind === "thing.event.BindingHeartbeat.post").map((s) => s.value as { seq: number; epoch: number; rssiDbm: number });
+    const beats = sent
+      .filter((s) => s.kind === "thing.event.BindingHeartbeat.post")
+      .map((s) => s.value as { seq: number; epoch: number; rssiDbm: number });
     expect(beats.length).toBeGreaterThanOrEqual(6);
     expect(beats.map((b) => b.seq)).toEqual(beats.map((_, i) => i));
     expect(new Set(beats.map((b) => b.epoch)).size).toBe(1);
@@ -105,7 +126,11 @@ describe("binding reporter", () => {
       "thing.deviceinfo.update",
       "thing.event.BindingHeartbeat.post",
     ]);
-    expect(second.sent[0]?.value).toMatchObject({ old: { imei: IMEI, ...SIM_A }, new: { imei: IMEI, ...SIM_B }, epoch });
+    expect(second.sent[0]?.value).toMatchObject({
+      old: { imei: IMEI, ...SIM_A },
+      new: { imei: IMEI, ...SIM_B },
+      epoch,
+    });
     const beat = second.sent[2]?.value as { seq: number; epoch: number; bootId: string };
     expect(beat.epoch).toBe(epoch);
     expect(beat.seq).toBeGreaterThan(1); // never repeats across boots (it may jump ahead)
@@ -145,7 +170,10 @@ describe("binding reporter", () => {
     modem.sim = undefined;
     modem.emit("simRemoved");
     await flush();
-    expect(sent.at(-1)).toMatchObject({ kind: "thing.event.SimRemoved.post", value: { imei: IMEI, lastIccid: SIM_A.iccid } });
+    expect(sent.at(-1)).toMatchObject({
+      kind: "thing.event.SimRemoved.post",
+      value: { imei: IMEI, lastIccid: SIM_A.iccid },
+    });
     modem.sim = SIM_B;
     modem.emit("simInserted");
     await flush();
@@ -186,7 +214,12 @@ describe("binding reporter", () => {
     const suspended = new Promise((resolve) => reporter.once("suspended", resolve));
     network.last!.deliver(
       "/sys/a1B2c3D4e5F/dev001/thing/service/BindingSuspended",
-      JSON.stringify({ id: "5", version: "1.0", params: { iccid: SIM_A.iccid, reason: "mismatch" }, method: "thing.service.BindingSuspended" }),
+      JSON.stringify({
+        id: "5",
+        version: "1.0",
+        params: { iccid: SIM_A.iccid, reason: "mismatch" },
+        method: "thing.service.BindingSuspended",
+      }),
     );
     expect(await suspended).toEqual({ iccid: SIM_A.iccid, reason: "mismatch" });
     await reporter.stop();

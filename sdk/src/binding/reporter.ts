@@ -1,14 +1,14 @@
 import { EventEmitter } from "node:events";
 import {
   type AlinkReply,
-  type SimBinding,
-  TriadkitError,
   bindingEventTopic,
   deviceinfoUpdateTopic,
   encodeBindingChanged,
   encodeBindingHeartbeat,
   encodeIdentityReport,
   encodeSimRemoved,
+  type SimBinding,
+  TriadkitError,
   toHex,
 } from "@triadkit/protocol";
 import { type Clock, SystemClock, type TimerHandle } from "../clock.js";
@@ -19,7 +19,7 @@ import { CryptoRandom, type Random } from "../random.js";
 import type { Device } from "../session/device.js";
 import type { FlashStore } from "../storage/flash-store.js";
 import { PersistentCounter } from "../storage/persistent-counter.js";
-import { BINDING_SEQ_KEY, type StoredBinding, bindingRecord } from "./binding-record.js";
+import { BINDING_SEQ_KEY, bindingRecord, type StoredBinding } from "./binding-record.js";
 
 export interface BindingReporterOptions {
   readonly device: Device;
@@ -192,12 +192,18 @@ export class BindingReporter extends EventEmitter<BindingReporterEvents> {
       this.emit("bindingChanged", { old: prev, new: now });
       this.post(
         bindingEventTopic(this.device.identity, "BindingChanged"),
-        encodeBindingChanged({ old: prev, new: now, epoch, bootId: this.bootId, ts: this.device.nowMs() }, this.device.nextId()),
+        encodeBindingChanged(
+          { old: prev, new: now, epoch, bootId: this.bootId, ts: this.device.nowMs() },
+          this.device.nextId(),
+        ),
       );
     }
     this.post(
       deviceinfoUpdateTopic(this.device.identity),
-      encodeIdentityReport({ ...now, modem: identity.firmware.slice(0, 128) || identity.dialect }, this.device.nextId()),
+      encodeIdentityReport(
+        { ...now, modem: identity.firmware.slice(0, 128) || identity.dialect },
+        this.device.nextId(),
+      ),
     );
   }
 
@@ -208,7 +214,13 @@ export class BindingReporter extends EventEmitter<BindingReporterEvents> {
     this.post(
       bindingEventTopic(this.device.identity, "SimRemoved"),
       encodeSimRemoved(
-        { imei: binding.imei, lastIccid: binding.iccid, epoch: binding.epoch, bootId: this.bootId, ts: this.device.nowMs() },
+        {
+          imei: binding.imei,
+          lastIccid: binding.iccid,
+          epoch: binding.epoch,
+          bootId: this.bootId,
+          ts: this.device.nowMs(),
+        },
         this.device.nextId(),
       ),
     );
