@@ -90,7 +90,7 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
     super();
     this.pending = new PendingReplies(options.clock);
     this.log = new MessageLog(options.messageBufferSize);
-    const limiter = options.rateLimit && new RateLimiter(options.rateLimit, () => options.clock.monotonicMs());
+    const limiter = options.rateLimit && new RateLimiter(options.rateLimit, options.clock);
     this.inbox = new DeviceInbox({
       clock: options.clock,
       log: this.log,
