@@ -2,7 +2,9 @@
  * @triadkit/firmware-sim: virtual devices and the local platform emulator.
  */
 
+export * from "./air/index.js";
 export * from "./binding/index.js";
+export * from "./ble/index.js";
 export * from "./emulator/acl.js";
 export * from "./emulator/csv-import.js";
 export * from "./emulator/device-directory.js";

@@ -3,11 +3,14 @@
  */
 
 export * from "./binding/index.js";
+export * from "./ble/index.js";
 export * from "./clock.js";
 export * from "./device-records.js";
 export * from "./logging/index.js";
 export * from "./modem/index.js";
+export * from "./provisioning/index.js";
 export * from "./queue/index.js";
 export * from "./random.js";
 export * from "./session/index.js";
 export * from "./storage/index.js";
+export * from "./wifi/index.js";

@@ -3,6 +3,7 @@
  * {@link main}. Exit codes: 0 success (and `--help`), 1 failure, 2 usage error.
  */
 import { Command, CommanderError } from "commander";
+import { registerAirCommand } from "./air-command.js";
 import { registerBindingsCommand } from "./bindings-command.js";
 import { registerCloudCommand } from "./cloud-command.js";
 import { registerDeviceCommand } from "./device-command.js";
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerDeviceCommand(program, io);
   registerBindingsCommand(program, io);
   registerModemCommand(program, io);
+  registerAirCommand(program, io);
 
   return program;
 }

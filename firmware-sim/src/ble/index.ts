@@ -1,0 +1,2 @@
+export * from "./noble-central.js";
+export * from "./node-ble-central.js";

@@ -1,0 +1,118 @@
+import {
+  encodeProvisioningInfo,
+  fragment,
+  isTriadkitError,
+  Reassembler,
+  TRIADKIT_PROV_INFO_CHAR_UUID,
+  TRIADKIT_PROV_REQUEST_CHAR_UUID,
+  TRIADKIT_PROV_RESPONSE_CHAR_UUID,
+  TRIADKIT_PROV_SERVICE_UUID,
+} from "@triadkit/protocol";
+import type { BleCentralRef, BlePeripheral } from "../ble/ble.js";
+import { type Clock, SystemClock, type TimerHandle } from "../clock.js";
+import { ProvisioningCore, type ProvisioningCoreOptions } from "./provisioning-core.js";
+
+export interface ProvisioningServiceOptions extends ProvisioningCoreOptions {
+  readonly peripheral: BlePeripheral;
+  /** How long the device advertises before closing the provisioning window. Default 10 min. */
+  readonly windowMs?: number;
+}
+
+/**
+ * WiFi provisioning over BLE: advertises the triadkit provisioning service (request write / response notify / info
+ * read), reassembles fragments for the link's MTU, and hands whole messages to the {@link ProvisioningCore}. Stops
+ * advertising once WiFi is joined or the provisioning window closes.
+ */
+export class BleProvisioningService extends ProvisioningCore {
+  private readonly peripheral: BlePeripheral;
+  private readonly clockRef: Clock;
+  private readonly reassembler: Reassembler;
+  private seq = 0;
+  private windowTimer: TimerHandle | undefined;
+  private advertising = false;
+
+  constructor(private readonly bleOptions: ProvisioningServiceOptions) {
+    super({ ...bleOptions, capabilities: ["ble", ...(bleOptions.capabilities ?? [])] });
+    this.peripheral = bleOptions.peripheral;
+    this.clockRef = bleOptions.clock ?? new SystemClock();
+    this.reassembler = new Reassembler({ now: () => this.clockRef.monotonicMs() });
+    this.on("joined", () => void this.stopAdvertising());
+  }
+
+  async start(): Promise<void> {
+    this.peripheral.on("connect", this.onConnect);
+    this.peripheral.on("disconnect", this.onDisconnect);
+    await this.peripheral.setServices([
+      {
+        uuid: TRIADKIT_PROV_SERVICE_UUID,
+        characteristics: [
+          {
+            uuid: TRIADKIT_PROV_REQUEST_CHAR_UUID,
+            properties: ["write", "writeWithoutResponse"],
+            onWrite: (data, central) => this.onWrite(data, central),
+          },
+          { uuid: TRIADKIT_PROV_RESPONSE_CHAR_UUID, properties: ["notify"] },
+          {
+            uuid: TRIADKIT_PROV_INFO_CHAR_UUID,
+            properties: ["read"],
+            onRead: () => encodeProvisioningInfo({ framingVersion: 1, protocolVersion: 1, securityVersions: [1] }),
+          },
+        ],
+      },
+    ]);
+    await this.peripheral.startAdvertising({
+      localName: `TK-${this.bleOptions.info.deviceName.slice(-8)}`,
+      serviceUuids: [TRIADKIT_PROV_SERVICE_UUID],
+    });
+    this.advertising = true;
+    this.windowTimer = this.clockRef.setTimeout(() => {
+      void this.stopAdvertising().then(() => this.emit("windowClosed"));
+    }, this.bleOptions.windowMs ?? 600_000);
+  }
+
+  async stop(): Promise<void> {
+    this.windowTimer?.cancel();
+    await this.stopAdvertising();
+    this.peripheral.off("connect", this.onConnect);
+    this.peripheral.off("disconnect", this.onDisconnect);
+  }
+
+  private async stopAdvertising(): Promise<void> {
+    if (!this.advertising) return;
+    this.advertising = false;
+    await this.peripheral.stopAdvertising();
+  }
+
+  private readonly onConnect = (): void => {
+    this.reassembler.reset();
+  };
+
+  private readonly onDisconnect = (): void => {
+    this.linkClosed();
+    this.reassembler.reset();
+  };
+
+  private async onWrite(data: Uint8Array, central: BleCentralRef): Promise<void> {
+    let message: Uint8Array;
+    try {
+      const done = this.reassembler.push(data);
+      if (done === undefined) return;
+      message = done.message;
+    } catch (err) {
+      this.log.warn({ code: isTriadkitError(err) ? err.code : "?" }, "bad BLE fragment");
+      return;
+    }
+    const answer = await this.onMessage(message);
+    if (answer.reply) {
+      const seq = this.seq++ % 64;
+      for (const frame of fragment(answer.reply, central.mtu, { seq })) {
+        await this.peripheral.notify(TRIADKIT_PROV_RESPONSE_CHAR_UUID, frame);
+      }
+    }
+    if (answer.close) await this.peripheral.disconnect();
+  }
+}
+
+export function createBleProvisioningService(options: ProvisioningServiceOptions): BleProvisioningService {
+  return new BleProvisioningService(options);
+}
