@@ -33,3 +33,32 @@ export const propertiesRecord = defineRecord<Record<string, unknown>>({
     return value as Record<string, unknown>;
   },
 });
+
+/** The PoP verifier (salt + derived key; never the PoP text), written at burn time. Key `pop`, version 1. */
+export const popVerifierRecord = defineRecord<{ salt: string; key: string }>({
+  key: "pop",
+  version: 1,
+  schema: (value) => {
+    const v = value as { salt?: unknown; key?: unknown } | null;
+    if (
+      typeof v?.salt !== "string" ||
+      typeof v.key !== "string" ||
+      !/^[0-9a-f]{32}$/.test(v.salt) ||
+      !/^[0-9a-f]{64}$/.test(v.key)
+    ) {
+      throw new Error("not a PoP verifier");
+    }
+    return { salt: v.salt, key: v.key };
+  },
+});
+
+/** WiFi credentials given by provisioning (secret: the password). Key `wifi`, version 1. */
+export const wifiRecord = defineRecord<{ ssid: string; password: string }>({
+  key: "wifi",
+  version: 1,
+  schema: (value) => {
+    const v = value as { ssid?: unknown; password?: unknown } | null;
+    if (typeof v?.ssid !== "string" || typeof v.password !== "string") throw new Error("not WiFi credentials");
+    return { ssid: v.ssid, password: v.password };
+  },
+});

@@ -4,31 +4,42 @@
  * With `--modem <dialect>` (or `--modem-port <path>`) the device also runs the binding reporter over a modem.
  * Later issues add the radio and factory port options to this same command.
  */
+import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type AlibabaTriad,
+  derivePopVerifier,
+  fromHex,
   isTriadkitError,
   parseAlibabaTriad,
   parseIccid,
   parseImei,
   parseImsi,
+  parsePop,
   TriadkitError,
+  toHex,
 } from "@triadkit/protocol";
 import {
   CryptoRandom,
   createAtModem,
   createBindingReporter,
+  createBleProvisioningService,
   createDevice,
   createLogger,
   FileMessageStore,
+  loadWifiNetworksFile,
   type Modem,
   type ModemDialect,
   NodeSerialLink,
+  popVerifierRecord,
   propertiesRecord,
+  SimulatedWifiManager,
   triadRecord,
+  wifiRecord,
 } from "@triadkit/sdk";
 import { type Command, InvalidArgumentError } from "commander";
+import { connectAir } from "../air/air-client.js";
 import { SimulatedDeviceState } from "../flash/device-state.js";
 import { createVirtualIdentity } from "../identity.js";
 import { createVirtualModemPair } from "../modem/serve.js";
@@ -50,6 +61,12 @@ export interface DeviceCommandOptions {
   readonly iccid?: string;
   readonly imsi?: string;
   readonly heartbeatSec: number;
+  /** Join this virtual BLE air (`triadkit-sim air`) and wait for WiFi provisioning before going online. */
+  readonly air?: string;
+  /** The simulated WiFi's networks: `ssid<TAB>password` lines. */
+  readonly wifiFile?: string;
+  /** Burn the verifier of this PoP (text form) into a blank flash; the PoP itself is never stored. */
+  readonly popFile?: string;
 }
 
 /** The virtual modem's hardware identity: the modem's IMEI and the card in its slot. Not secret. */
@@ -155,6 +172,9 @@ export function registerDeviceCommand(program: Command, io: CliIo): void {
     .option("--iccid <iccid>", "the card in the virtual modem (a different one than before = a SIM swap)")
     .option("--imsi <imsi>", "the card's IMSI (give it with --iccid)")
     .option("--heartbeat-sec <n>", "binding heartbeat interval, 10–86400", parseHeartbeat, 300)
+    .option("--air <url>", "join this virtual BLE air and wait for WiFi provisioning over BLE first")
+    .option("--wifi-file <file>", "networks the simulated WiFi knows: ssid<TAB>password lines")
+    .option("--pop-file <file>", "burn the verifier of this PoP (text) into a blank flash")
     .action(async (options: DeviceCommandOptions) => {
       await runDevice(options, io);
     });
@@ -194,6 +214,7 @@ async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void
       if (isTriadkitError(err) && err.code === "config.invalid") throw new CliUsageError(err.message);
       throw err;
     }
+    if (options.air !== undefined) await provisionOverAir(state, triad, options, io);
     const queueDir = join(options.stateDir, "queue");
     await mkdir(queueDir, { recursive: true });
     const queue = await FileMessageStore.open(queueDir, { maxMessages: 1_000, maxBytes: 1 << 20 });
@@ -259,5 +280,62 @@ async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void
     await queue.close();
   } finally {
     await state.close();
+  }
+}
+
+/**
+ * Until the flash holds WiFi credentials, the device advertises on the air and waits for a provisioner
+ * (`triadkit-sim provision`); then it stores the network and returns, and the device goes online.
+ */
+async function provisionOverAir(
+  state: SimulatedDeviceState,
+  triad: AlibabaTriad,
+  options: DeviceCommandOptions,
+  io: CliIo,
+): Promise<void> {
+  if (options.wifiFile === undefined)
+    throw new CliUsageError("--air needs --wifi-file (the networks the simulated WiFi knows)");
+  const parsed = await loadWifiNetworksFile(options.wifiFile);
+  const wifi = new SimulatedWifiManager({ networks: parsed.networks, joinDelayMs: 200 });
+  const stored = await wifiRecord.load(state.store);
+  if (stored !== undefined) {
+    const joined = await wifi.join(stored);
+    if (joined.ok) return;
+    io.err(`triadkit-sim device: stored WiFi ${stored.ssid} did not join (${joined.reason}); provisioning again`);
+  }
+  let verifier = await popVerifierRecord.load(state.store);
+  if (verifier === undefined && options.popFile !== undefined) {
+    const pop = parsePop((await readFile(options.popFile, "utf8")).trim());
+    const v = derivePopVerifier(pop, new CryptoRandom().bytes(16));
+    verifier = { salt: toHex(v.salt), key: toHex(v.key) };
+    await popVerifierRecord.save(state.store, verifier);
+  }
+  if (verifier === undefined) throw new CliUsageError("the flash holds no PoP verifier: give --pop-file <file> once");
+  const air = await connectAir(options.air as string);
+  // A stable random-static-looking BLE address per device (top two bits set).
+  const digest = createHash("sha256").update(triad.deviceName).digest();
+  digest[0] = (digest[0] as number) | 0xc0;
+  const address = toHex(new Uint8Array(digest.subarray(0, 6)));
+  const service = createBleProvisioningService({
+    peripheral: air.peripheral({ address }),
+    wifi,
+    verifier: { v: 1, salt: fromHex(verifier.salt), key: fromHex(verifier.key) },
+    info: { firmware: "triadkit-sim", productKey: triad.productKey, deviceName: triad.deviceName },
+  });
+  service.on("popFailed", (f) =>
+    io.err(`triadkit-sim device: wrong PoP (${f.failures}); locked for ${f.lockedForMs} ms`),
+  );
+  service.on("joinFailed", (f) => io.err(`triadkit-sim device: WiFi ${f.ssid} refused (${f.reason})`));
+  await service.start();
+  io.out(`READY air-device ${address} ${triad.deviceName}`);
+  try {
+    const joined = await new Promise<{ ssid: string }>((resolve) => service.once("joined", resolve));
+    const network = parsed.networks.find((n) => n.ssid === joined.ssid);
+    if (network) await wifiRecord.save(state.store, { ssid: network.ssid, password: network.password });
+    io.err(`triadkit-sim device: WiFi ${joined.ssid} joined over BLE provisioning`);
+    await service.centralGone(); // let the provisioner read its last status before the radio goes quiet
+  } finally {
+    await service.stop().catch(() => undefined);
+    await air.close();
   }
 }

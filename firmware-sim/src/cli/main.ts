@@ -9,6 +9,7 @@ import { registerCloudCommand } from "./cloud-command.js";
 import { registerDeviceCommand } from "./device-command.js";
 import { type CliIo, CliUsageError, processIo } from "./io.js";
 import { registerModemCommand } from "./modem-command.js";
+import { registerProvisionCommand } from "./provision-command.js";
 
 /** The program with every subcommand registered; `main` parses with it (tests may too). */
 export function buildProgram(io: CliIo = processIo()): Command {
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   // ── Subcommands: one line each. A subcommand module exports a `CommandRegistrar` (see ./io.ts). ──
   registerCloudCommand(program, io);
   registerDeviceCommand(program, io);
+  registerProvisionCommand(program, io);
   registerBindingsCommand(program, io);
   registerModemCommand(program, io);
   registerAirCommand(program, io);

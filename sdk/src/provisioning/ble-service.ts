@@ -70,6 +70,20 @@ export class BleProvisioningService extends ProvisioningCore {
     }, this.bleOptions.windowMs ?? 600_000);
   }
 
+  /** Resolves when the connected provisioner has gone (or at once if none is connected), at most after `timeoutMs`. */
+  async centralGone(timeoutMs = 5_000): Promise<void> {
+    if (!this.linked) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        timer.cancel();
+        this.peripheral.off("disconnect", done);
+        resolve();
+      };
+      const timer = this.clockRef.setTimeout(done, timeoutMs);
+      this.peripheral.on("disconnect", done);
+    });
+  }
+
   async stop(): Promise<void> {
     this.windowTimer?.cancel();
     await this.stopAdvertising();
@@ -83,11 +97,15 @@ export class BleProvisioningService extends ProvisioningCore {
     await this.peripheral.stopAdvertising();
   }
 
+  private linked = false;
+
   private readonly onConnect = (): void => {
+    this.linked = true;
     this.reassembler.reset();
   };
 
   private readonly onDisconnect = (): void => {
+    this.linked = false;
     this.linkClosed();
     this.reassembler.reset();
   };
@@ -103,13 +121,18 @@ export class BleProvisioningService extends ProvisioningCore {
       return;
     }
     const answer = await this.onMessage(message);
-    if (answer.reply) {
-      const seq = this.seq++ % 64;
-      for (const frame of fragment(answer.reply, central.mtu, { seq })) {
-        await this.peripheral.notify(TRIADKIT_PROV_RESPONSE_CHAR_UUID, frame);
+    try {
+      if (answer.reply) {
+        const seq = this.seq++ % 64;
+        for (const frame of fragment(answer.reply, central.mtu, { seq })) {
+          await this.peripheral.notify(TRIADKIT_PROV_RESPONSE_CHAR_UUID, frame);
+        }
       }
+      if (answer.close) await this.peripheral.disconnect();
+    } catch (err) {
+      // The central left (or the radio went away) while we answered: nothing to deliver it to.
+      this.log.warn({ code: isTriadkitError(err) ? err.code : "?" }, "could not deliver a provisioning answer");
     }
-    if (answer.close) await this.peripheral.disconnect();
   }
 }
 

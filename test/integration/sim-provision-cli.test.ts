@@ -1,0 +1,93 @@
+/**
+ * The QA flow across processes: `triadkit-sim air`, `cloud`, a `device --air` waiting for WiFi, and `provision`
+ * standing in for the phone app. Secrets come from files; none shows on any output.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatPop, generatePop } from "@triadkit/protocol";
+import { CryptoRandom } from "@triadkit/sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readyLines, root, simBin, startSim } from "../helpers/sim-cli.js";
+
+const triad = {
+  productKey: "a1SimProvTs",
+  deviceName: "sim-prov-01",
+  deviceSecret: "Yq9xWv8uTs7rQp6oNm5lKj4iHg3fEd2c",
+};
+const wifiPassword = "correct horse battery";
+const pop = formatPop(generatePop(new CryptoRandom().bytes(16)));
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "triadkit-prov-"));
+  await writeFile(
+    join(dir, "triads.csv"),
+    `productKey,deviceName,deviceSecret\n${triad.productKey},${triad.deviceName},${triad.deviceSecret}\n`,
+  );
+  await writeFile(join(dir, "triad.json"), JSON.stringify(triad));
+  await writeFile(join(dir, "wifi.tsv"), `lab-wifi\t${wifiPassword}\n`);
+  await writeFile(join(dir, "pop.txt"), `${pop}\n`);
+  await writeFile(join(dir, "password.txt"), `${wifiPassword}\n`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("triadkit-sim provision", () => {
+  it("provisions a device waiting on the air; the device then goes online", async () => {
+    const air = startSim(["air", "--port", "0"]);
+    const cloud = startSim(["cloud", "--port", "0", "--triads", join(dir, "triads.csv")]);
+    const runs = [air, cloud];
+    try {
+      const airUrl = (await readyLines(air, 1))[0]!.slice("READY ".length);
+      const cloudUrl = (await readyLines(cloud, 1))[0]!.slice("READY ".length);
+      const device = startSim([
+        "device",
+        ...["--state-dir", join(dir, "state"), "--cloud", cloudUrl, "--triad-file", join(dir, "triad.json")],
+        ...["--air", airUrl, "--wifi-file", join(dir, "wifi.tsv"), "--pop-file", join(dir, "pop.txt")],
+      ]);
+      runs.push(device);
+      const [advertising] = await readyLines(device, 1);
+      expect(advertising).toMatch(/^READY air-device [0-9a-f]{12} sim-prov-01$/);
+      const provision = spawnSync(
+        process.execPath,
+        [
+          simBin,
+          "provision",
+          "--device",
+          triad.deviceName,
+          "--pop-file",
+          join(dir, "pop.txt"),
+          "--ssid",
+          "lab-wifi",
+        ].concat(["--password-file", join(dir, "password.txt"), "--air", airUrl, "--json"]),
+        { cwd: root, encoding: "utf8", timeout: 30_000 },
+      );
+      expect(provision.status).toBe(0);
+      const steps = provision.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { step: string; state?: string; roundTrips?: number });
+      expect(steps.map((s) => s.step)).toEqual(["found", "session", "status"]);
+      expect(steps[1]?.roundTrips).toBe(1);
+      expect(steps[2]).toMatchObject({ state: "connected" });
+      const lines = await readyLines(device, 2);
+      expect(lines[1]).toBe(`READY device ${triad.productKey}/${triad.deviceName} ${cloudUrl}`);
+      for (const secret of [pop, wifiPassword, triad.deviceSecret]) {
+        expect(provision.stdout + provision.stderr).not.toContain(secret);
+      }
+    } finally {
+      for (const run of [...runs].reverse()) run.child.kill("SIGTERM");
+    }
+    // Every process stops cleanly on SIGTERM (exit 0); the stderr tail says why if not.
+    for (const run of runs) {
+      const code = await run.exit;
+      expect(`${run.child.spawnargs[2]} exited ${code}`, run.stderr().slice(-800)).toBe(
+        `${run.child.spawnargs[2]} exited 0`,
+      );
+    }
+    for (const run of runs) expect(run.stdout() + run.stderr()).not.toContain(wifiPassword);
+  });
+});
