@@ -4,7 +4,15 @@
  * password retried in place; round trips counted; the bind token reaching the platform emulator.
  */
 import { MemoryDeviceDirectory, PlatformEmulator } from "@triadkit/firmware-sim";
-import { bindTokenTopic, derivePopVerifier, generatePop, isTriadkitError, toHex } from "@triadkit/protocol";
+import {
+  bindTokenTopic,
+  decodeProvisioningAdvert,
+  derivePopVerifier,
+  generatePop,
+  isTriadkitError,
+  type ProvisioningAdvert,
+  toHex,
+} from "@triadkit/protocol";
 import {
   BleProvisioningClient,
   CryptoRandom,
@@ -20,7 +28,7 @@ import { describe, expect, it } from "vitest";
 const random = new CryptoRandom();
 const info = { firmware: "demo-1.0.0", productKey: "a1ProvBleTs", deviceName: "prov-ble-01" };
 
-function setup(mtuMax = 247) {
+function setup(mtuMax = 247, backoff = { baseMs: 200, capMs: 1_000 }) {
   const air = createAir({ mtu: mtuMax });
   const pop = generatePop(random.bytes(16));
   const verifier = derivePopVerifier(pop, random.bytes(16));
@@ -34,7 +42,7 @@ function setup(mtuMax = 247) {
     wifi,
     verifier,
     info,
-    backoff: { baseMs: 200, capMs: 1_000 },
+    backoff,
   });
   return { air, pop, service, wifi, central: air.central() };
 }
@@ -105,6 +113,52 @@ describe("BLE provisioning over the virtual radio", () => {
     expect(service.popFailures).toBe(0);
     await service.stop();
     await air.close();
+  });
+
+  it("advertises its state: locked after a wrong PoP, unlocked after the back-off, provisioned after joining", async () => {
+    const { air, pop, service, central } = setup(247, { baseMs: 600, capMs: 1_000 });
+    const flags = async (): Promise<ProvisioningAdvert | undefined> => {
+      let seen: ProvisioningAdvert | undefined;
+      const controller = new AbortController();
+      await central.scan({ timeoutMs: 500, signal: controller.signal }, (found) => {
+        const data = found.advertisement.manufacturerData;
+        if (found.address !== "c0ffee000001" || data === undefined) return;
+        seen = decodeProvisioningAdvert(data);
+        controller.abort();
+      });
+      return seen;
+    };
+    try {
+      await service.start();
+      expect(await flags()).toEqual({
+        provisioned: false,
+        locked: false,
+        softap: false,
+        improv: false,
+        wifiScan: true,
+      });
+      const wrong = await BleProvisioningClient.connect({
+        central,
+        address: "c0ffee000001",
+        pop: generatePop(random.bytes(16)),
+      }).catch((e: unknown) => e);
+      expect(isTriadkitError(wrong)).toBe(true);
+      await expect.poll(flags, { timeout: 500, interval: 20 }).toMatchObject({ locked: true, provisioned: false });
+      await expect.poll(flags, { timeout: 2_000, interval: 50 }).toMatchObject({ locked: false });
+
+      const client = await BleProvisioningClient.connect({ central, address: "c0ffee000001", pop });
+      const result = await provisionWifi(client, {
+        ssid: "factory-lab",
+        password: "correct horse battery",
+        pollMs: 50,
+      });
+      expect(result.status).toMatchObject({ state: "connected" });
+      await client.close();
+      await expect.poll(flags, { timeout: 2_000, interval: 50 }).toMatchObject({ provisioned: true, locked: false });
+    } finally {
+      await service.stop();
+      await air.close();
+    }
   });
 
   it("the bind token reaches the platform once the device is online", async () => {

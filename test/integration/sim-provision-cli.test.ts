@@ -2,12 +2,12 @@
  * The QA flow across processes: `triadkit-sim air`, `cloud`, a `device --air` waiting for WiFi, and `provision`
  * standing in for the phone app. Secrets come from files; none shows on any output.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatPop, generatePop } from "@triadkit/protocol";
-import { CryptoRandom } from "@triadkit/sdk";
+import { derivePopVerifier, formatPop, generatePop, parsePop } from "@triadkit/protocol";
+import { CryptoRandom, SimulatedWifiManager, SoftApProvisioningService } from "@triadkit/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readyLines, root, simBin, startSim } from "../helpers/sim-cli.js";
 
@@ -69,8 +69,16 @@ describe("triadkit-sim provision", () => {
       const steps = provision.stdout
         .trim()
         .split("\n")
-        .map((l) => JSON.parse(l) as { step: string; state?: string; roundTrips?: number });
+        .map((l) => JSON.parse(l) as { step: string; state?: string; roundTrips?: number; flags?: unknown });
       expect(steps.map((s) => s.step)).toEqual(["found", "session", "status"]);
+      // The advertised state, decoded from the manufacturer data.
+      expect(steps[0]?.flags).toEqual({
+        provisioned: false,
+        locked: false,
+        softap: false,
+        improv: false,
+        wifiScan: true,
+      });
       expect(steps[1]?.roundTrips).toBe(1);
       expect(steps[2]).toMatchObject({ state: "connected" });
       const lines = await readyLines(device, 2);
@@ -90,4 +98,66 @@ describe("triadkit-sim provision", () => {
     }
     for (const run of runs) expect(run.stdout() + run.stderr()).not.toContain(wifiPassword);
   });
+
+  it("provisions over SoftAP with --transport softap --url (no --air)", async () => {
+    const random = new CryptoRandom();
+    const service = new SoftApProvisioningService({
+      host: "127.0.0.1",
+      port: 0,
+      wifi: new SimulatedWifiManager({ networks: [{ ssid: "lab-wifi", password: wifiPassword }], joinDelayMs: 20 }),
+      verifier: derivePopVerifier(parsePop(pop), random.bytes(16)),
+      info: { firmware: "demo-1.0.0", productKey: triad.productKey, deviceName: "softap-cli-01" },
+    });
+    await service.start();
+    try {
+      const args = [simBin, "provision", "--transport", "softap", "--url", service.url];
+      const secrets = ["--pop-file", join(dir, "pop.txt"), "--ssid", "lab-wifi"];
+      const run = await runSim([...args, ...secrets, "--password-file", join(dir, "password.txt"), "--json"]);
+      expect(run.status, run.stderr).toBe(0);
+      const steps = run.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(steps.map((s) => s.step)).toEqual(["found", "session", "status"]);
+      expect(steps[0]).toEqual({ step: "found", url: service.url, flags: { provisioned: false, locked: false } });
+      expect(steps[1]).toMatchObject({ roundTrips: 1 });
+      expect(steps[2]).toMatchObject({ state: "connected" });
+      expect(service.publicState()).toMatchObject({ provisioned: true });
+      for (const secret of [pop, wifiPassword]) expect(run.stdout + run.stderr).not.toContain(secret);
+
+      // The transport's required option missing is a usage error (exit 2), before any secret is read.
+      const missing = await runSim([
+        simBin,
+        "provision",
+        "--transport",
+        "softap",
+        ...secrets,
+        "--password-file",
+        join(dir, "password.txt"),
+      ]);
+      expect(missing.status).toBe(2);
+      expect(missing.stderr).toContain("--url");
+      const noAir = await runSim([simBin, "provision", "--device", "x", ...secrets, "--password-file", "-"]);
+      expect(noAir.status).toBe(2);
+      expect(noAir.stderr).toContain("--air");
+    } finally {
+      await service.stop();
+    }
+  });
 });
+
+/** Runs the CLI without blocking this process's event loop (the SoftAP service under test lives here). */
+function runSim(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}

@@ -28,7 +28,6 @@ import {
   createDevice,
   createLogger,
   FileMessageStore,
-  loadWifiNetworksFile,
   type Modem,
   type ModemDialect,
   NodeSerialLink,
@@ -43,6 +42,7 @@ import { connectAir } from "../air/air-client.js";
 import { SimulatedDeviceState } from "../flash/device-state.js";
 import { createVirtualIdentity } from "../identity.js";
 import { createVirtualModemPair } from "../modem/serve.js";
+import { type ImprovPtyProvisioning, loadSimulatedNetworks, provisionOverImprovPty } from "./device-improv.js";
 import { type CliIo, CliUsageError } from "./io.js";
 
 export interface DeviceCommandOptions {
@@ -67,6 +67,10 @@ export interface DeviceCommandOptions {
   readonly wifiFile?: string;
   /** Burn the verifier of this PoP (text form) into a blank flash; the PoP itself is never stored. */
   readonly popFile?: string;
+  /** The simulated WiFi's one network as `ssid:password` (visible in `ps`; prefer `wifiFile`). */
+  readonly wifi?: string;
+  /** Serve Improv serial on a PTY and wait for WiFi provisioning over it before going online. */
+  readonly improvPty?: boolean;
 }
 
 /** The virtual modem's hardware identity: the modem's IMEI and the card in its slot. Not secret. */
@@ -175,6 +179,8 @@ export function registerDeviceCommand(program: Command, io: CliIo): void {
     .option("--air <url>", "join this virtual BLE air and wait for WiFi provisioning over BLE first")
     .option("--wifi-file <file>", "networks the simulated WiFi knows: ssid<TAB>password lines")
     .option("--pop-file <file>", "burn the verifier of this PoP (text) into a blank flash")
+    .option("--wifi <ssid:password>", "the simulated WiFi's one network (the password shows in ps: prefer --wifi-file)")
+    .option("--improv-pty", "serve Improv serial on a PTY (prints PTY improv <path>) and wait for WiFi over it first")
     .action(async (options: DeviceCommandOptions) => {
       await runDevice(options, io);
     });
@@ -214,7 +220,14 @@ async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void
       if (isTriadkitError(err) && err.code === "config.invalid") throw new CliUsageError(err.message);
       throw err;
     }
+    if (options.air !== undefined && options.improvPty) throw new CliUsageError("give --air or --improv-pty, not both");
     if (options.air !== undefined) await provisionOverAir(state, triad, options, io);
+    let improv: ImprovPtyProvisioning | undefined;
+    if (options.improvPty) {
+      const networks = await loadSimulatedNetworks(options, io);
+      if (networks === undefined) throw new CliUsageError("--improv-pty needs --wifi-file or --wifi");
+      improv = await provisionOverImprovPty(state, triad.deviceName, networks, io);
+    }
     const queueDir = join(options.stateDir, "queue");
     await mkdir(queueDir, { recursive: true });
     const queue = await FileMessageStore.open(queueDir, { maxMessages: 1_000, maxBytes: 1 << 20 });
@@ -275,6 +288,7 @@ async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void
     const signal = await io.shutdownSignal();
     io.err(`triadkit-sim device: ${signal}, closing`);
     await reporter?.stop();
+    await improv?.close();
     await modem?.close();
     await device.close();
     await queue.close();
@@ -293,10 +307,10 @@ async function provisionOverAir(
   options: DeviceCommandOptions,
   io: CliIo,
 ): Promise<void> {
-  if (options.wifiFile === undefined)
-    throw new CliUsageError("--air needs --wifi-file (the networks the simulated WiFi knows)");
-  const parsed = await loadWifiNetworksFile(options.wifiFile);
-  const wifi = new SimulatedWifiManager({ networks: parsed.networks, joinDelayMs: 200 });
+  const networks = await loadSimulatedNetworks(options, io);
+  if (networks === undefined)
+    throw new CliUsageError("--air needs --wifi-file or --wifi (the networks the simulated WiFi knows)");
+  const wifi = new SimulatedWifiManager({ networks, joinDelayMs: 200 });
   const stored = await wifiRecord.load(state.store);
   if (stored !== undefined) {
     const joined = await wifi.join(stored);
@@ -330,7 +344,7 @@ async function provisionOverAir(
   io.out(`READY air-device ${address} ${triad.deviceName}`);
   try {
     const joined = await new Promise<{ ssid: string }>((resolve) => service.once("joined", resolve));
-    const network = parsed.networks.find((n) => n.ssid === joined.ssid);
+    const network = networks.find((n) => n.ssid === joined.ssid);
     if (network) await wifiRecord.save(state.store, { ssid: network.ssid, password: network.password });
     io.err(`triadkit-sim device: WiFi ${joined.ssid} joined over BLE provisioning`);
     await service.centralGone(); // let the provisioner read its last status before the radio goes quiet

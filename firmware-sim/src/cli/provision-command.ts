@@ -1,36 +1,54 @@
 /**
- * `triadkit-sim provision`: stands in for the phone app. Finds the device on the virtual air, runs the secure
- * session with the PoP from a file, gives it WiFi credentials (password from a file or stdin), and prints each step.
- * Secrets never come from argv (visible in `ps`) and are never printed.
+ * `triadkit-sim provision`: stands in for the phone app. Finds the device (on the virtual air over BLE, or at its
+ * SoftAP URL), runs the secure session with the PoP from a file, gives it WiFi credentials (password from a file or
+ * stdin), and prints each step. Secrets never come from argv (visible in `ps`) and are never printed.
  */
 import { readFile } from "node:fs/promises";
-import { isTriadkitError, parsePop, toHex } from "@triadkit/protocol";
-import { BleProvisioningClient, CryptoRandom, provisionWifi } from "@triadkit/sdk";
+import {
+  decodeProvisioningAdvert,
+  isTriadkitError,
+  type ProvisioningAdvert,
+  parsePop,
+  toHex,
+} from "@triadkit/protocol";
+import {
+  BleProvisioningClient,
+  CryptoRandom,
+  type ProvisioningClient,
+  provisionWifi,
+  SoftApProvisioningClient,
+} from "@triadkit/sdk";
 import { type Command, InvalidArgumentError } from "commander";
 import { connectAir } from "../air/air-client.js";
 import { type CliIo, CliUsageError } from "./io.js";
 
+type Transport = "ble" | "softap";
+
 interface ProvisionOptions {
-  readonly device: string;
+  readonly device?: string;
   readonly popFile: string;
   readonly ssid: string;
   readonly passwordFile: string;
-  readonly transport: "ble";
-  readonly air: string;
+  readonly transport: Transport;
+  readonly air?: string;
+  readonly url?: string;
   readonly json?: boolean;
   readonly timeoutSec: number;
 }
 
+type Step = (name: string, detail?: Record<string, unknown>) => void;
+
 export function registerProvisionCommand(program: Command, io: CliIo): void {
   program
     .command("provision")
-    .description("provision a simulated device's WiFi over the virtual BLE air (stands in for the phone app)")
-    .requiredOption("--device <name|address>", "the device's DeviceName or its BLE address (12 hex)")
+    .description("provision a simulated device's WiFi over the virtual BLE air or SoftAP (stands in for the phone app)")
     .requiredOption("--pop-file <file>", "file holding the PoP text from the device's label (TKP1-…)")
     .requiredOption("--ssid <ssid>", "the network to join")
     .requiredOption("--password-file <file>", "file holding the WiFi password (- for stdin)")
-    .requiredOption("--air <url>", "the virtual air: air://127.0.0.1:<port> (`triadkit-sim air`)")
-    .option("--transport <t>", "ble (softap and improv-serial: see the docs)", parseTransport, "ble")
+    .option("--transport <t>", "ble or softap (improv-serial: see the docs)", parseTransport, "ble")
+    .option("--device <name|address>", "ble: the device's DeviceName or its BLE address (12 hex)")
+    .option("--air <url>", "ble: the virtual air, air://127.0.0.1:<port> (`triadkit-sim air`)")
+    .option("--url <url>", "softap: the device's provisioning server, http://host:port")
     .option("--timeout-sec <n>", "give up after this long", (v) => Number(v), 60)
     .option("--json", "print each step as a JSON line")
     .action(async (options: ProvisionOptions) => {
@@ -38,9 +56,31 @@ export function registerProvisionCommand(program: Command, io: CliIo): void {
     });
 }
 
-function parseTransport(value: string): "ble" {
-  if (value !== "ble") throw new InvalidArgumentError("only ble is available from this command so far");
+function parseTransport(value: string): Transport {
+  if (value !== "ble" && value !== "softap") {
+    throw new InvalidArgumentError("ble or softap (improv-serial is not available from this command yet)");
+  }
   return value;
+}
+
+/** Checks the options the chosen transport needs before any secret is read or any connection made. */
+function checkTransportOptions(options: ProvisionOptions): void {
+  if (options.transport === "ble") {
+    if (options.device === undefined || options.air === undefined) {
+      throw new CliUsageError("--transport ble needs --device <name|address> and --air <url>");
+    }
+    if (options.url !== undefined) throw new CliUsageError("--url is for --transport softap");
+    return;
+  }
+  if (options.url === undefined) throw new CliUsageError("--transport softap needs --url http://host:port");
+  if (options.air !== undefined) throw new CliUsageError("--air is for --transport ble");
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new CliUsageError("--url must be an http:// URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new CliUsageError("--url must be an http:// URL");
 }
 
 async function readSecret(file: string): Promise<string> {
@@ -55,7 +95,8 @@ async function readSecret(file: string): Promise<string> {
 }
 
 async function provision(options: ProvisionOptions, io: CliIo): Promise<void> {
-  const step = (name: string, detail: Record<string, unknown> = {}) =>
+  checkTransportOptions(options);
+  const step: Step = (name: string, detail: Record<string, unknown> = {}) =>
     io.out(
       options.json
         ? JSON.stringify({ step: name, ...detail })
@@ -68,24 +109,56 @@ async function provision(options: ProvisionOptions, io: CliIo): Promise<void> {
     throw new CliUsageError(isTriadkitError(err) ? err.message : `cannot read --pop-file: ${(err as Error).message}`);
   }
   const password = await readSecret(options.passwordFile);
-  const air = await connectAir(options.air);
+  if (options.transport === "softap") {
+    const url = (options.url as string).replace(/\/+$/, "");
+    const res = await fetch(`${url}/prov/status`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`no provisioning server at ${url} (HTTP ${res.status})`);
+    const state = (await res.json()) as { provisioned?: unknown; locked?: unknown };
+    step("found", { url, flags: { provisioned: state.provisioned === true, locked: state.locked === true } });
+    const client = await SoftApProvisioningClient.connect({ url, pop });
+    step("session", { roundTrips: client.roundTrips });
+    await finish(client, options, password, step);
+    return;
+  }
+  const air = await connectAir(options.air as string);
   try {
     const central = air.central();
-    const wanted = options.device.toLowerCase().replace(/[:-]/g, "");
+    const device = options.device as string;
+    const wanted = device.toLowerCase().replace(/[:-]/g, "");
     let address: string | undefined;
+    let flags: ProvisioningAdvert | undefined;
     const controller = new AbortController();
     await central.scan({ timeoutMs: 5_000, signal: controller.signal }, (found) => {
       const name = found.advertisement.localName ?? "";
-      if (found.address === wanted || name === `TK-${options.device.slice(-8)}`) {
+      if (found.address === wanted || name === `TK-${device.slice(-8)}`) {
         address = found.address;
+        flags = advertFlags(found.advertisement.manufacturerData);
         controller.abort();
       }
     });
-    if (address === undefined) throw new Error(`device ${options.device} not found on the air`);
-    step("found", { address });
+    if (address === undefined) throw new Error(`device ${device} not found on the air`);
+    step("found", { address, ...(flags === undefined ? {} : { flags }) });
     const client = await BleProvisioningClient.connect({ central, address, pop });
     step("session", { roundTrips: client.roundTrips, mtu: client.mtu });
-    const token = new CryptoRandom().bytes(16);
+    await finish(client, options, password, step);
+  } finally {
+    await air.close();
+  }
+}
+
+/** The advertised state flags, or undefined when the advertisement carries none (or not ours). */
+function advertFlags(data: Uint8Array | undefined): ProvisioningAdvert | undefined {
+  if (data === undefined) return undefined;
+  try {
+    return decodeProvisioningAdvert(data);
+  } catch {
+    return undefined;
+  }
+}
+
+async function finish(client: ProvisioningClient, options: ProvisionOptions, password: string, step: Step) {
+  const token = new CryptoRandom().bytes(16);
+  try {
     const result = await provisionWifi(client, {
       ssid: options.ssid,
       password,
@@ -93,7 +166,6 @@ async function provision(options: ProvisionOptions, io: CliIo): Promise<void> {
       pollMs: 200,
       maxPolls: options.timeoutSec * 5,
     });
-    await client.close();
     const status = result.status;
     step("status", {
       state: status.type === "status" ? status.state : status.type,
@@ -104,6 +176,6 @@ async function provision(options: ProvisionOptions, io: CliIo): Promise<void> {
     if (status.type !== "status" || status.state !== "connected")
       throw new Error("provisioning did not connect the device");
   } finally {
-    await air.close();
+    await client.close();
   }
 }

@@ -3,6 +3,7 @@
  * bind-token carrier. Pure: no I/O, randomness injected. See docs/provisioning.md.
  */
 
+export * from "./advert.js";
 export * from "./bind-token.js";
 export * from "./ble-framing.js";
 export * from "./messages.js";

@@ -8,6 +8,8 @@ export interface BleAdvertisement {
   readonly serviceUuids: readonly string[];
   /** Manufacturer data, company id first (little-endian), as on air. */
   readonly manufacturerData?: Uint8Array;
+  /** Service Data for a 16-bit service UUID (4 hex), as on air after the UUID (e.g. Improv's `4677`). */
+  readonly serviceData?: { readonly uuid: string; readonly data: Uint8Array };
 }
 
 export interface GattCharacteristicSpec {

@@ -204,6 +204,16 @@ export function encodeAdvertisement(advertisement: BleAdvertisement): {
   if (advertisement.manufacturerData !== undefined) {
     adv.push(1 + advertisement.manufacturerData.length, 0xff, ...advertisement.manufacturerData);
   }
+  if (advertisement.serviceData !== undefined) {
+    const v = Number.parseInt(normalizeUuid(advertisement.serviceData.uuid), 16);
+    adv.push(
+      3 + advertisement.serviceData.data.length,
+      0x16,
+      v & 0xff,
+      (v >> 8) & 0xff,
+      ...advertisement.serviceData.data,
+    );
+  }
   const scan: number[] = [];
   if (advertisement.localName !== undefined && advertisement.localName !== "") {
     const name = new TextEncoder().encode(advertisement.localName);

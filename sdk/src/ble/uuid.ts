@@ -49,6 +49,7 @@ export function advertisementSizes(advertisement: {
   readonly localName?: string;
   readonly serviceUuids: readonly string[];
   readonly manufacturerData?: Uint8Array;
+  readonly serviceData?: { readonly uuid: string; readonly data: Uint8Array };
 }): { advertisingData: number; scanResponse: number } {
   const uuids = advertisement.serviceUuids.map(normalizeUuid);
   const short = uuids.filter((u) => u.length === 4).length;
@@ -57,6 +58,7 @@ export function advertisementSizes(advertisement: {
   if (short > 0) adv += 2 + 2 * short;
   if (long > 0) adv += 2 + 16 * long;
   if (advertisement.manufacturerData !== undefined) adv += 2 + advertisement.manufacturerData.length;
+  if (advertisement.serviceData !== undefined) adv += 4 + advertisement.serviceData.data.length;
   const name = advertisement.localName === undefined ? 0 : new TextEncoder().encode(advertisement.localName).length;
   return { advertisingData: adv, scanResponse: name === 0 ? 0 : 2 + name };
 }

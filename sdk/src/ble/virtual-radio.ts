@@ -452,6 +452,14 @@ class VirtualPeripheral implements BlePeripheral {
       ...(advertisement.manufacturerData === undefined
         ? {}
         : { manufacturerData: copy(advertisement.manufacturerData) }),
+      ...(advertisement.serviceData === undefined
+        ? {}
+        : {
+            serviceData: {
+              uuid: normalizeUuid(advertisement.serviceData.uuid),
+              data: copy(advertisement.serviceData.data),
+            },
+          }),
     };
     const sizes = advertisementSizes(normalized);
     if (sizes.advertisingData > LEGACY_ADVERTISING_BYTES || sizes.scanResponse > LEGACY_ADVERTISING_BYTES) {
@@ -574,6 +582,9 @@ class Scan {
           serviceUuids: [...adv.serviceUuids],
           ...(adv.localName === undefined ? {} : { localName: adv.localName }),
           ...(adv.manufacturerData === undefined ? {} : { manufacturerData: copy(adv.manufacturerData) }),
+          ...(adv.serviceData === undefined
+            ? {}
+            : { serviceData: { uuid: adv.serviceData.uuid, data: copy(adv.serviceData.data) } }),
         },
       });
     });

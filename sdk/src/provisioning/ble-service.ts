@@ -1,4 +1,5 @@
 import {
+  encodeProvisioningAdvert,
   encodeProvisioningInfo,
   fragment,
   isTriadkitError,
@@ -8,7 +9,7 @@ import {
   TRIADKIT_PROV_RESPONSE_CHAR_UUID,
   TRIADKIT_PROV_SERVICE_UUID,
 } from "@triadkit/protocol";
-import type { BleCentralRef, BlePeripheral } from "../ble/ble.js";
+import type { BleAdvertisement, BleCentralRef, BlePeripheral } from "../ble/ble.js";
 import { type Clock, SystemClock, type TimerHandle } from "../clock.js";
 import { ProvisioningCore, type ProvisioningCoreOptions } from "./provisioning-core.js";
 
@@ -16,12 +17,16 @@ export interface ProvisioningServiceOptions extends ProvisioningCoreOptions {
   readonly peripheral: BlePeripheral;
   /** How long the device advertises before closing the provisioning window. Default 10 min. */
   readonly windowMs?: number;
+  /** After WiFi is joined, keep advertising (provisioned flag set) this long so scanners see it, then stop. Default 30 s. */
+  readonly provisionedAdvertMs?: number;
 }
 
 /**
  * WiFi provisioning over BLE: advertises the triadkit provisioning service (request write / response notify / info
- * read), reassembles fragments for the link's MTU, and hands whole messages to the {@link ProvisioningCore}. Stops
- * advertising once WiFi is joined or the provisioning window closes.
+ * read), reassembles fragments for the link's MTU, and hands whole messages to the {@link ProvisioningCore}. The
+ * advertisement carries the public state as manufacturer data (`encodeProvisioningAdvert`: provisioned, PoP-locked,
+ * capabilities) and is refreshed when it changes. Stops advertising `provisionedAdvertMs` after WiFi is joined or
+ * when the provisioning window closes.
  */
 export class BleProvisioningService extends ProvisioningCore {
   private readonly peripheral: BlePeripheral;
@@ -29,6 +34,8 @@ export class BleProvisioningService extends ProvisioningCore {
   private readonly reassembler: Reassembler;
   private seq = 0;
   private windowTimer: TimerHandle | undefined;
+  private unlockTimer: TimerHandle | undefined;
+  private provisionedTimer: TimerHandle | undefined;
   private advertising = false;
 
   constructor(private readonly bleOptions: ProvisioningServiceOptions) {
@@ -36,7 +43,53 @@ export class BleProvisioningService extends ProvisioningCore {
     this.peripheral = bleOptions.peripheral;
     this.clockRef = bleOptions.clock ?? new SystemClock();
     this.reassembler = new Reassembler({ now: () => this.clockRef.monotonicMs() });
-    this.on("joined", () => void this.stopAdvertising());
+    this.on("popFailed", ({ lockedForMs }) => {
+      this.readvertise();
+      this.unlockTimer?.cancel();
+      this.unlockTimer = this.clockRef.setTimeout(() => this.readvertise(), lockedForMs + 1);
+    });
+    this.on("joined", () => {
+      this.readvertise();
+      this.provisionedTimer?.cancel();
+      this.provisionedTimer = this.clockRef.setTimeout(
+        () => void this.stopAdvertising(),
+        this.bleOptions.provisionedAdvertMs ?? 30_000,
+      );
+    });
+  }
+
+  /**
+   * What the device advertises: the provisioning service UUID and the state flags (advertising data: 3 + 18 + 6 =
+   * 27 of 31 bytes) and `TK-` + the last 8 characters of the DeviceName (scan response: at most 13 of 31 bytes).
+   */
+  advertisement(): BleAdvertisement {
+    const state = this.publicState();
+    const caps = this.capabilities;
+    return {
+      localName: `TK-${this.bleOptions.info.deviceName.slice(-8)}`,
+      serviceUuids: [TRIADKIT_PROV_SERVICE_UUID],
+      manufacturerData: encodeProvisioningAdvert({
+        provisioned: state.provisioned,
+        locked: state.locked,
+        softap: caps.includes("softap"),
+        improv: caps.includes("improv"),
+        wifiScan: caps.includes("wifi_scan"),
+      }),
+    };
+  }
+
+  override physicalReset(): void {
+    super.physicalReset();
+    this.unlockTimer?.cancel();
+    this.readvertise();
+  }
+
+  /** Advertises the current state again (scanners report a changed advertisement anew). */
+  private readvertise(): void {
+    if (!this.advertising) return;
+    this.peripheral.startAdvertising(this.advertisement()).catch((err: unknown) => {
+      this.log.warn({ code: isTriadkitError(err) ? err.code : "?" }, "could not refresh the advertisement");
+    });
   }
 
   async start(): Promise<void> {
@@ -60,10 +113,7 @@ export class BleProvisioningService extends ProvisioningCore {
         ],
       },
     ]);
-    await this.peripheral.startAdvertising({
-      localName: `TK-${this.bleOptions.info.deviceName.slice(-8)}`,
-      serviceUuids: [TRIADKIT_PROV_SERVICE_UUID],
-    });
+    await this.peripheral.startAdvertising(this.advertisement());
     this.advertising = true;
     this.windowTimer = this.clockRef.setTimeout(() => {
       void this.stopAdvertising().then(() => this.emit("windowClosed"));
@@ -86,6 +136,8 @@ export class BleProvisioningService extends ProvisioningCore {
 
   async stop(): Promise<void> {
     this.windowTimer?.cancel();
+    this.unlockTimer?.cancel();
+    this.provisionedTimer?.cancel();
     await this.stopAdvertising();
     this.peripheral.off("connect", this.onConnect);
     this.peripheral.off("disconnect", this.onDisconnect);

@@ -95,6 +95,11 @@ export class ProvisioningCore extends EventEmitter<ProvisioningEvents> {
     return this.wifiState === "connected";
   }
 
+  /** Everything announced in device info: the transports' capabilities plus the core's own. */
+  get capabilities(): readonly string[] {
+    return [...(this.options.capabilities ?? []), "wifi_scan", "bind_token", "reset"];
+  }
+
   /** Public, secret-free state for a status endpoint or advertisement. */
   publicState(): { state: WifiState; provisioned: boolean; locked: boolean } {
     return {
@@ -175,7 +180,7 @@ export class ProvisioningCore extends EventEmitter<ProvisioningEvents> {
           firmware: this.options.info.firmware,
           productKey: this.options.info.productKey,
           deviceName: this.options.info.deviceName,
-          capabilities: [...(this.options.capabilities ?? []), "wifi_scan", "bind_token", "reset"],
+          capabilities: [...this.capabilities],
           protocolVersion: 1,
           securityVersions: [1],
           state: this.wifiState === "connected" ? "connected" : this.credentials ? "provisioning" : "unprovisioned",
