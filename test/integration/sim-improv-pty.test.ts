@@ -92,4 +92,46 @@ describe("triadkit-sim device --improv-pty", () => {
       }
     }
   });
+
+  it("`triadkit-sim provision --transport improv-serial` provisions the same device over the PTY", async (ctx) => {
+    if (!hasSocat) {
+      if (process.env.TRIADKIT_REQUIRE_SERVICES === "1") throw new Error("socat is missing");
+      ctx.skip();
+    }
+    await writeFile(join(dir, "password.txt"), `${wifiPassword}\n`);
+    const device = startSim([
+      "device",
+      ...[
+        "--state-dir",
+        join(dir, "state-cli"),
+        "--cloud",
+        "mqtt://127.0.0.1:9",
+        "--triad-file",
+        join(dir, "triad.json"),
+      ],
+      ...["--improv-pty", "--wifi-file", join(dir, "wifi.tsv")],
+    ]);
+    try {
+      const path = (await firstLine(device, "PTY improv ")).slice("PTY improv ".length);
+      const provision = startSim(
+        ["provision", "--transport", "improv-serial", "--port", path, "--ssid", "lab-wifi"].concat([
+          "--password-file",
+          join(dir, "password.txt"),
+          "--json",
+        ]),
+      );
+      expect(await provision.exit).toBe(0);
+      const steps = provision
+        .stdout()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { step: string; state?: string });
+      expect(steps.map((s) => s.step)).toEqual(["found", "status"]);
+      expect(steps[1]).toMatchObject({ state: "connected" });
+      expect(provision.stdout() + provision.stderr()).not.toContain(wifiPassword);
+    } finally {
+      device.child.kill("SIGTERM");
+      await device.exit;
+    }
+  });
 });

@@ -14,6 +14,8 @@ import {
 import {
   BleProvisioningClient,
   CryptoRandom,
+  ImprovSerialClient,
+  NodeSerialLink,
   type ProvisioningClient,
   provisionWifi,
   SoftApProvisioningClient,
@@ -22,11 +24,12 @@ import { type Command, InvalidArgumentError } from "commander";
 import { connectAir } from "../air/air-client.js";
 import { type CliIo, CliUsageError } from "./io.js";
 
-type Transport = "ble" | "softap";
+type Transport = "ble" | "softap" | "improv-serial";
 
 interface ProvisionOptions {
   readonly device?: string;
-  readonly popFile: string;
+  readonly popFile?: string;
+  readonly port?: string;
   readonly ssid: string;
   readonly passwordFile: string;
   readonly transport: Transport;
@@ -42,10 +45,11 @@ export function registerProvisionCommand(program: Command, io: CliIo): void {
   program
     .command("provision")
     .description("provision a simulated device's WiFi over the virtual BLE air or SoftAP (stands in for the phone app)")
-    .requiredOption("--pop-file <file>", "file holding the PoP text from the device's label (TKP1-…)")
+    .option("--pop-file <file>", "ble, softap: file holding the PoP text from the device's label (TKP1-…)")
     .requiredOption("--ssid <ssid>", "the network to join")
     .requiredOption("--password-file <file>", "file holding the WiFi password (- for stdin)")
-    .option("--transport <t>", "ble or softap (improv-serial: see the docs)", parseTransport, "ble")
+    .option("--transport <t>", "ble, softap or improv-serial", parseTransport, "ble")
+    .option("--port <path>", "improv-serial: the serial port (or `device --improv-pty`'s PTY)")
     .option("--device <name|address>", "ble: the device's DeviceName or its BLE address (12 hex)")
     .option("--air <url>", "ble: the virtual air, air://127.0.0.1:<port> (`triadkit-sim air`)")
     .option("--url <url>", "softap: the device's provisioning server, http://host:port")
@@ -57,13 +61,27 @@ export function registerProvisionCommand(program: Command, io: CliIo): void {
 }
 
 function parseTransport(value: string): Transport {
-  if (value !== "ble" && value !== "softap") {
-    throw new InvalidArgumentError("ble or softap (improv-serial is not available from this command yet)");
+  if (value !== "ble" && value !== "softap" && value !== "improv-serial") {
+    throw new InvalidArgumentError("ble, softap or improv-serial");
   }
   return value;
 }
 
 /** Checks the options the chosen transport needs before any secret is read or any connection made. */
+function checkImprovOptions(options: ProvisionOptions): boolean {
+  if (options.transport !== "improv-serial") {
+    if (options.port !== undefined) throw new CliUsageError("--port is for --transport improv-serial");
+    if (options.popFile === undefined)
+      throw new CliUsageError(`--transport ${options.transport} needs --pop-file <file>`);
+    return false;
+  }
+  if (options.port === undefined) throw new CliUsageError("--transport improv-serial needs --port <path>");
+  if (options.air !== undefined || options.url !== undefined) {
+    throw new CliUsageError("--air and --url are not for --transport improv-serial");
+  }
+  return true;
+}
+
 function checkTransportOptions(options: ProvisionOptions): void {
   if (options.transport === "ble") {
     if (options.device === undefined || options.air === undefined) {
@@ -95,16 +113,37 @@ async function readSecret(file: string): Promise<string> {
 }
 
 async function provision(options: ProvisionOptions, io: CliIo): Promise<void> {
-  checkTransportOptions(options);
+  const improv = checkImprovOptions(options);
+  if (!improv) checkTransportOptions(options);
   const step: Step = (name: string, detail: Record<string, unknown> = {}) =>
     io.out(
       options.json
         ? JSON.stringify({ step: name, ...detail })
         : `${name}${Object.keys(detail).length ? ` ${JSON.stringify(detail)}` : ""}`,
     );
+  if (improv) {
+    // Improv serial has no PoP: physical access to the serial port is the authorisation (see docs/provisioning.md).
+    const password = await readSecret(options.passwordFile);
+    const link = await NodeSerialLink.open(options.port as string);
+    const client = new ImprovSerialClient(link);
+    try {
+      const info = await client.deviceInfo();
+      step("found", { port: options.port, device: info.deviceName, firmware: info.firmware });
+      const redirect = await client.sendWifi(options.ssid, password, options.timeoutSec * 1000);
+      step("status", {
+        state: "connected",
+        roundTrips: client.roundTrips,
+        ...(redirect[0] ? { redirect: redirect[0] } : {}),
+      });
+    } finally {
+      client.close();
+      await link.close();
+    }
+    return;
+  }
   let pop: Uint8Array;
   try {
-    pop = parsePop((await readFile(options.popFile, "utf8")).trim());
+    pop = parsePop((await readFile(options.popFile as string, "utf8")).trim());
   } catch (err) {
     throw new CliUsageError(isTriadkitError(err) ? err.message : `cannot read --pop-file: ${(err as Error).message}`);
   }
