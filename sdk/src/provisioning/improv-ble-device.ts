@@ -44,7 +44,8 @@ import type { BlePeripheral } from "../ble/ble.js";
 import { type Clock, SystemClock } from "../clock.js";
 import type { Logger } from "../logging/logger.js";
 import type { WifiJoinResult, WifiManager } from "../wifi/wifi-manager.js";
-import { IMPROV_DEFAULT_JOIN_TIMEOUT_MS, type ImprovRedirectUrl } from "./improv-serial-device.js";
+import { type ImprovRedirectUrl, joinWithTimeout, redirectStrings } from "./improv-common.js";
+import { IMPROV_DEFAULT_JOIN_TIMEOUT_MS } from "./improv-serial-device.js";
 
 /** How long a button press keeps the device authorized (ESPHome's default is 60 s). */
 export const IMPROV_DEFAULT_AUTHORIZATION_TIMEOUT_MS = 60_000;
@@ -164,39 +165,27 @@ export function createImprovBleDevice(options: ImprovBleDeviceOptions): ImprovBl
     }, authorizationTimeoutMs);
   };
 
-  const redirectStrings = (): string[] => {
-    if (joined === undefined || options.redirectUrl === undefined) return [];
-    const url = typeof options.redirectUrl === "string" ? options.redirectUrl : options.redirectUrl(joined);
-    return url === "" ? [] : [url];
-  };
-
-  const joinWithTimeout = (settings: ImprovWifiSettings): Promise<WifiJoinResult> => {
-    const abort = new AbortController();
-    activeJoin = abort;
-    return new Promise<WifiJoinResult>((resolve) => {
-      const timer = clock.setTimeout(() => abort.abort(), joinTimeoutMs);
-      abort.signal.addEventListener("abort", () => resolve({ ok: false, reason: "timeout" }));
-      wifi
-        .join({ ssid: settings.ssid, password: settings.password }, { timeoutMs: joinTimeoutMs, signal: abort.signal })
-        .then(resolve, () => resolve({ ok: false, reason: "timeout" }))
-        .finally(() => {
-          timer.cancel();
-          if (activeJoin === abort) activeJoin = undefined;
-        });
-    });
+  const join = async (settings: ImprovWifiSettings): Promise<WifiJoinResult> => {
+    const attempt = joinWithTimeout(wifi, settings, clock, joinTimeoutMs);
+    activeJoin = attempt.abort;
+    try {
+      return await attempt.result;
+    } finally {
+      if (activeJoin === attempt.abort) activeJoin = undefined;
+    }
   };
 
   const provision = async (settings: ImprovWifiSettings): Promise<void> => {
     stopAuthTimer();
     await setState(ImprovState.Provisioning);
     log?.info({ ssid: settings.ssid }, "improv-ble: joining");
-    const result = await joinWithTimeout(settings);
+    const result = await join(settings);
     if (closed) return;
     if (result.ok) {
       joined = { ssid: result.ssid, ip: result.ip };
       log?.info({ ssid: result.ssid, ip: result.ip }, "improv-ble: provisioned");
       await setState(ImprovState.Provisioned);
-      await sendResult(ImprovBleCommand.SendWifiSettings, redirectStrings());
+      await sendResult(ImprovBleCommand.SendWifiSettings, redirectStrings(options.redirectUrl, joined));
       return;
     }
     log?.warn({ ssid: settings.ssid, reason: result.reason }, "improv-ble: join failed");

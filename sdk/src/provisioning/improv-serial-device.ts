@@ -42,6 +42,7 @@ import { type Clock, SystemClock } from "../clock.js";
 import type { Logger } from "../logging/logger.js";
 import type { SerialLink } from "../modem/serial-link.js";
 import type { WifiJoinResult, WifiManager, WifiNetwork } from "../wifi/wifi-manager.js";
+import { type ImprovRedirectUrl, joinWithTimeout, redirectStrings } from "./improv-common.js";
 
 /** Default time allowed for a join before answering "unable to connect" (ESPHome uses 30 s). */
 export const IMPROV_DEFAULT_JOIN_TIMEOUT_MS = 30_000;
@@ -49,7 +50,7 @@ export const IMPROV_DEFAULT_JOIN_TIMEOUT_MS = 30_000;
 export const IMPROV_DEFAULT_INTER_BYTE_TIMEOUT_MS = 1_000;
 
 /** Where to send the user after a successful provisioning: a URL, or a function of the joined network. */
-export type ImprovRedirectUrl = string | ((joined: { readonly ssid: string; readonly ip: string }) => string);
+export type { ImprovRedirectUrl } from "./improv-common.js";
 
 export interface ImprovSerialDeviceOptions {
   /** The serial port shared with the console. The device listens on it; it never closes it. */
@@ -171,12 +172,6 @@ export function createImprovSerialDevice(options: ImprovSerialDeviceOptions): Im
   };
   const sendResult = (command: number, strings: readonly string[]) => send({ kind: "result", command, strings });
 
-  const redirectStrings = (): string[] => {
-    if (joined === undefined || options.redirectUrl === undefined) return [];
-    const url = typeof options.redirectUrl === "string" ? options.redirectUrl : options.redirectUrl(joined);
-    return url === "" ? [] : [url];
-  };
-
   const ready = wifi
     .status()
     .then((s) => {
@@ -211,29 +206,14 @@ export function createImprovSerialDevice(options: ImprovSerialDeviceOptions): Im
     await sendResult(ImprovCommand.RequestScannedNetworks, []);
   };
 
-  const joinWithTimeout = (settings: ImprovWifiSettings): Promise<WifiJoinResult> => {
-    const abort = new AbortController();
-    activeJoin = abort;
-    return new Promise<WifiJoinResult>((resolve) => {
-      const timer = clock.setTimeout(() => {
-        abort.abort();
-        resolve({ ok: false, reason: "timeout" });
-      }, joinTimeoutMs);
-      abort.signal.addEventListener("abort", () => {
-        timer.cancel();
-        resolve({ ok: false, reason: "timeout" });
-      });
-      wifi
-        .join({ ssid: settings.ssid, password: settings.password }, { timeoutMs: joinTimeoutMs, signal: abort.signal })
-        .then(
-          (result) => resolve(result),
-          () => resolve({ ok: false, reason: "timeout" }),
-        )
-        .finally(() => {
-          timer.cancel();
-          if (activeJoin === abort) activeJoin = undefined;
-        });
-    });
+  const join = async (settings: ImprovWifiSettings): Promise<WifiJoinResult> => {
+    const attempt = joinWithTimeout(wifi, settings, clock, joinTimeoutMs);
+    activeJoin = attempt.abort;
+    try {
+      return await attempt.result;
+    } finally {
+      if (activeJoin === attempt.abort) activeJoin = undefined;
+    }
   };
 
   const provision = async (settings: ImprovWifiSettings): Promise<void> => {
@@ -241,7 +221,7 @@ export function createImprovSerialDevice(options: ImprovSerialDeviceOptions): Im
     joining = true;
     await sendState(ImprovState.Provisioning);
     log?.info({ ssid: settings.ssid }, "improv: joining");
-    const result = await joinWithTimeout(settings);
+    const result = await join(settings);
     joining = false;
     if (closed) return;
     if (result.ok) {
@@ -249,7 +229,7 @@ export function createImprovSerialDevice(options: ImprovSerialDeviceOptions): Im
       joined = { ssid: result.ssid, ip: result.ip };
       log?.info({ ssid: result.ssid, ip: result.ip }, "improv: provisioned");
       await sendState(ImprovState.Provisioned);
-      await sendResult(ImprovCommand.SendWifiSettings, redirectStrings());
+      await sendResult(ImprovCommand.SendWifiSettings, redirectStrings(options.redirectUrl, joined));
       return;
     }
     log?.warn({ ssid: settings.ssid, reason: result.reason }, "improv: join failed");
@@ -274,7 +254,8 @@ export function createImprovSerialDevice(options: ImprovSerialDeviceOptions): Im
       case ImprovCommand.RequestCurrentState:
         void ready.then(() => {
           void sendState(state);
-          if (state === ImprovState.Provisioned) void sendResult(ImprovCommand.RequestCurrentState, redirectStrings());
+          if (state === ImprovState.Provisioned)
+            void sendResult(ImprovCommand.RequestCurrentState, redirectStrings(options.redirectUrl, joined));
         });
         return;
       case ImprovCommand.RequestDeviceInfo:
