@@ -61,6 +61,16 @@ export const ERROR_CODES = [
   "alink.reply_timeout",
   "alink.platform_error",
 
+  // --- TOP (Taobao Open Platform), ISV side ---
+  "top.unknown_sign_method",
+  "top.bad_timestamp",
+  "top.error_response",
+  "top.session_expired",
+  "top.clock_skew",
+  "top.bad_response",
+  "top.http_error",
+  "top.bad_credentials",
+
   // --- device session (sdk) ---
   "session.closed",
   "session.not_connected",
@@ -89,6 +99,11 @@ export const ERROR_CODES = [
   "emulator.registration_refused",
   "emulator.bad_csv",
   "emulator.closed",
+
+  // --- firmware-sim fleets and scenarios ---
+  "fleet.unhealthy",
+  "fleet.worker_failed",
+  "scenario.assertion_failed",
 
   // --- serial links and the AT engine (modem driver) ---
   "serial.open_failed",
@@ -135,6 +150,113 @@ export const ERROR_CODES = [
   // --- station: sheet import ---
   "import.missing_column",
   "import.ambiguous_column",
+  "import.unreadable_file",
+  "import.encoding",
+  "import.sheet_not_found",
+  "import.format_mismatch",
+  "import.empty_file",
+  "import.missing_value",
+  "import.damaged_cell",
+  "import.bad_value",
+  "import.product_mismatch",
+  "import.duplicate_triad",
+  "import.duplicate_secret",
+  "import.triad_exists",
+  "import.over_quantity",
+  "import.rejected",
+
+  // --- station: platform exports ---
+  "export.bad_template",
+  "export.bad_identifier",
+  "export.duplicate_identifier",
+  "export.unencodable",
+  "export.rejected",
+  "export.empty",
+  "export.file_exists",
+
+  // --- factory protocol and burning ---
+  "framing.bad_cobs",
+  "framing.crc_mismatch",
+  "framing.too_large",
+  "framing.bad_version",
+  "factory.bad_message",
+  "factory.timeout",
+  "factory.device_error",
+  "factory.verify_failed",
+  "factory.model_mismatch",
+  "factory.firmware_too_old",
+  "factory.record_mismatch",
+  "station.fixture_locked",
+  "station.unknown_fixture",
+  "station.bad_config",
+  "station.port_failed",
+  "station.unknown_device",
+  "station.wrong_device",
+  "factory.ble_bad_message",
+  "factory.ble_refused",
+  "factory.ble_decrypt_failed",
+  "factory.ble_replay",
+  "station.ble_not_found",
+  "station.ble_rssi_low",
+  "station.ble_wrong_device",
+  "web.burn_running",
+  "web.not_available",
+  "web.bad_request",
+
+  // --- station: triad ledger and work orders ---
+  "ledger.unknown_work_order",
+  "ledger.work_order_exists",
+  "ledger.bad_work_order",
+  "ledger.unknown_triad",
+  "ledger.bad_transition",
+  "ledger.pool_exhausted",
+  "ledger.schema_too_new",
+  "ledger.open_failed",
+  "ledger.busy",
+
+  // --- station: smart-shelf codes ---
+  "shelf.bad_value",
+  "shelf.duplicate_code",
+  "shelf.code_exists",
+  "shelf.store_conflict",
+  "shelf.unknown_code",
+  "shelf.no_code",
+  "shelf.chip_assigned",
+
+  // --- product recommendation tables (smart shelf) ---
+  "products.bad_url",
+  "products.bad_item",
+  "products.too_many",
+  "products.bad_table",
+  "products.push_failed",
+
+  // --- station: device labels ---
+  "label.bad_payload",
+  "label.version_unsupported",
+  "label.not_verified",
+  "label.already_printed",
+  "label.printer_unreachable",
+  "label.printer_timeout",
+  "label.scan_mismatch",
+
+  // --- station: keys ---
+  "keys.missing_key_file",
+  "keys.bad_key_file",
+  "keys.wrong_key",
+  "keys.decrypt_failed",
+  "keys.unknown_key_version",
+  "keys.stale_key_version",
+
+  // --- station: audit trail ---
+  "audit.entry_modified",
+  "audit.entry_missing",
+  "audit.entry_reordered",
+  "audit.truncated",
+  "audit.bad_checkpoint",
+  "audit.head_missing",
+
+  // --- npm run demo ---
+  "demo.step_failed",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,5 +1,5 @@
 import { fail } from "../errors.js";
-import { parseSignMethod, type SignMethod } from "../util/hmac.js";
+import { type Hmac, parseSignMethod, type SignMethod } from "../util/hmac.js";
 import type { AlibabaTriad } from "./alibaba.js";
 import {
   alibabaSignContent,
@@ -46,6 +46,8 @@ export interface ConnectSignInput {
   readonly extraFields?: readonly ClientIdField[];
   /** Override the hex case of the password (default: lower for node, upper for c). */
   readonly hexCase?: HexCase;
+  /** HMAC implementation (default: pure-JS @noble/hashes). The sdk injects its native `nodeHmac`. */
+  readonly hmac?: Hmac;
 }
 
 /** What an MQTT CONNECT carries. `password` is derived from the secret: treat it as a secret too. */
@@ -98,6 +100,12 @@ export function signConnect(input: ConnectSignInput): ConnectCredentials {
   return {
     clientId: formatClientId(core, fields),
     username: connectUsername(productKey, deviceName),
-    password: signHex(signMethod, deviceSecret, connectSignContent(core, productKey, deviceName, timestamp), hexCase),
+    password: signHex(
+      signMethod,
+      deviceSecret,
+      connectSignContent(core, productKey, deviceName, timestamp),
+      hexCase,
+      input.hmac,
+    ),
   };
 }

@@ -1,6 +1,6 @@
 import { fail } from "../errors.js";
 import { toHex } from "../util/bytes.js";
-import { hmacText, type SignMethod } from "../util/hmac.js";
+import { type Hmac, hmacText, type SignMethod } from "../util/hmac.js";
 
 /**
  * The Alibaba sign-string rule shared by connect, sub-device login and dynamic registration:
@@ -17,8 +17,9 @@ export function alibabaSignContent(fields: Readonly<Record<string, string>>): st
 /** Hex case of a signature: the Node SDK emits lowercase, the C SDK uppercase. Verifiers accept either. */
 export type HexCase = "lower" | "upper";
 
-export function signHex(method: SignMethod, key: string, content: string, hexCase: HexCase): string {
-  return toHex(hmacText(method, key, content), hexCase === "upper");
+/** Hex HMAC of `content`; `hmac` defaults to the pure-JS @noble/hashes implementation. */
+export function signHex(method: SignMethod, key: string, content: string, hexCase: HexCase, hmac?: Hmac): string {
+  return toHex(hmacText(method, key, content, hmac), hexCase === "upper");
 }
 
 /** Timestamps are decimal milliseconds since the epoch, as text on the wire. */

@@ -1,6 +1,13 @@
 import { fail } from "../errors.js";
 import { constantTimeEqual, fromHex } from "../util/bytes.js";
-import { hmacText, parseSignMethod, SIGN_METHOD_BYTES, type SignMethod, WEAK_SIGN_METHODS } from "../util/hmac.js";
+import {
+  type Hmac,
+  hmacText,
+  parseSignMethod,
+  SIGN_METHOD_BYTES,
+  type SignMethod,
+  WEAK_SIGN_METHODS,
+} from "../util/hmac.js";
 import { DEVICE_NAME_PATTERN, type DeviceIdentity } from "./alibaba.js";
 import { connectSignContent, FIXED_TIMESTAMP_MS, type SecureMode } from "./connect.js";
 import { alibabaSignContent } from "./signing.js";
@@ -84,6 +91,8 @@ export interface ConnectVerifyOptions {
     /** Accept the C SDK's fixed timestamp 2524608000000 regardless of the window. Default true. */
     readonly allowFixed?: boolean;
   };
+  /** HMAC implementation (default: pure-JS @noble/hashes); a verifier on Node may inject the sdk's `nodeHmac`. */
+  readonly hmac?: Hmac;
 }
 
 /** What the platform learns from a CONNECT before it looks up the secret. */
@@ -177,20 +186,31 @@ function decodeSignature(password: string, method: SignMethod): Uint8Array {
 }
 
 /** Constant-time, case-insensitive comparison of a hex signature with the HMAC of `content`. */
-export function verifyHexSignature(method: SignMethod, key: string, content: string, signature: string): boolean {
-  return constantTimeEqual(decodeSignature(signature, method), hmacText(method, key, content));
+export function verifyHexSignature(
+  method: SignMethod,
+  key: string,
+  content: string,
+  signature: string,
+  hmac?: Hmac,
+): boolean {
+  return constantTimeEqual(decodeSignature(signature, method), hmacText(method, key, content, hmac));
 }
 
 /**
  * Checks the password of a parsed CONNECT against the device secret. Throws `triad.bad_signature` on mismatch.
  */
-export function verifyConnectSignature(parsed: ParsedConnect, password: string, deviceSecret: string): void {
+export function verifyConnectSignature(
+  parsed: ParsedConnect,
+  password: string,
+  deviceSecret: string,
+  hmac?: Hmac,
+): void {
   const { productKey, deviceName } = parsed.identity;
   const content =
     parsed.timestamp === undefined
       ? alibabaSignContent({ clientId: parsed.clientId.core, deviceName, productKey })
       : connectSignContent(parsed.clientId.core, productKey, deviceName, parsed.timestamp);
-  if (!verifyHexSignature(parsed.signMethod, deviceSecret, content, password)) {
+  if (!verifyHexSignature(parsed.signMethod, deviceSecret, content, password, hmac)) {
     fail("triad.bad_signature", "MQTT password does not match the device secret", { productKey, deviceName });
   }
 }
@@ -209,12 +229,13 @@ export function verifyConnect(
   const secret = lookupSecret(parsed.identity);
   if (secret === undefined) {
     // Spend the same work as a real check so timing does not reveal unknown devices.
-    verifyHexSignature(parsed.signMethod, "unknown-device", "", "0".repeat(SIGN_METHOD_BYTES[parsed.signMethod] * 2));
+    const zeros = "0".repeat(SIGN_METHOD_BYTES[parsed.signMethod] * 2);
+    verifyHexSignature(parsed.signMethod, "unknown-device", "", zeros, options.hmac);
     return fail("triad.bad_signature", "MQTT password does not match the device secret", {
       productKey: parsed.identity.productKey,
       deviceName: parsed.identity.deviceName,
     });
   }
-  verifyConnectSignature(parsed, credentials.password, secret);
+  verifyConnectSignature(parsed, credentials.password, secret, options.hmac);
   return parsed;
 }

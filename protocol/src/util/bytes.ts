@@ -15,12 +15,15 @@ export function fromUtf8(bytes: Uint8Array): string {
   }
 }
 
-const HEX = "0123456789abcdef";
+// One two-digit string per byte value: a table lookup per byte (hex is on the connect-signing hot path).
+const HEX_LOWER: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+const HEX_UPPER: readonly string[] = HEX_LOWER.map((h) => h.toUpperCase());
 
 export function toHex(bytes: Uint8Array, upper = false): string {
+  const table = upper ? HEX_UPPER : HEX_LOWER;
   let out = "";
-  for (const b of bytes) out += HEX[b >> 4] + (HEX[b & 15] as string);
-  return upper ? out.toUpperCase() : out;
+  for (let i = 0; i < bytes.length; i++) out += table[bytes[i] as number] as string;
+  return out;
 }
 
 /** Decodes hex of either case. Throws `encoding.bad_hex` on odd length or non-hex characters. */

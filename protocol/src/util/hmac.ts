@@ -11,8 +11,6 @@ export type SignMethod = (typeof SIGN_METHODS)[number];
 /** Sign methods whose hash is broken for collision resistance; a platform may refuse them. */
 export const WEAK_SIGN_METHODS: readonly SignMethod[] = ["hmacmd5", "hmacsha1"];
 
-const HASHES = { hmacsha256: sha256, hmacsha1: sha1, hmacmd5: md5 } as const;
-
 /** Output length in bytes of each sign method. */
 export const SIGN_METHOD_BYTES: Readonly<Record<SignMethod, number>> = {
   hmacsha256: 32,
@@ -37,7 +35,30 @@ export function parseSignMethod(value: string): SignMethod {
   );
 }
 
+/** The hash algorithm of each sign method, as named by an injected {@link Hmac}. */
+export type HmacAlgorithm = "sha256" | "sha1" | "md5";
+
+/**
+ * An HMAC implementation: `(alg, key, data) => mac`. Protocol stays runtime-neutral and defaults to
+ * {@link nobleHmac} (pure JS); a runtime may inject a native one (the sdk's `nodeHmac` uses node:crypto).
+ * A string key or data means its UTF-8 bytes (a native implementation encodes it without a copy into a
+ * `Uint8Array`). Every implementation must return the same bytes; only speed differs.
+ */
+export type Hmac = (alg: HmacAlgorithm, key: Uint8Array | string, data: Uint8Array | string) => Uint8Array;
+
+const HASHES = { sha256, sha1, md5 } as const;
+
+const ALGORITHMS: Readonly<Record<SignMethod, HmacAlgorithm>> = {
+  hmacsha256: "sha256",
+  hmacsha1: "sha1",
+  hmacmd5: "md5",
+};
+
+/** The default {@link Hmac}: @noble/hashes, pure JS, any runtime. */
+export const nobleHmac: Hmac = (alg, key, data) =>
+  hmac(HASHES[alg], typeof key === "string" ? utf8(key) : key, typeof data === "string" ? utf8(data) : data);
+
 /** HMAC of UTF-8 text under a UTF-8 key, as every Alibaba sign string is computed. */
-export function hmacText(method: SignMethod, key: string, message: string): Uint8Array {
-  return hmac(HASHES[method], utf8(key), utf8(message));
+export function hmacText(method: SignMethod, key: string, message: string, impl: Hmac = nobleHmac): Uint8Array {
+  return impl(ALGORITHMS[method], key, message);
 }
