@@ -1,5 +1,11 @@
 import { EventEmitter } from "node:events";
-import { decodeBindingEvent, decodeIdentityReport, decodeRequest, encodeReply } from "@triadkit/protocol";
+import {
+  decodeBindingEvent,
+  decodeIdentityReport,
+  decodeRequest,
+  encodeReply,
+  TriadkitError,
+} from "@triadkit/protocol";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../clock.js";
 import type { Modem, ModemEvents, ModemIdentity, ModemSignal, SimState } from "../modem/modem.js";
@@ -68,6 +74,21 @@ function boot(store: MemoryFlashStore, modem: TestModem, clock: ManualClock, see
     seqReserve: 10,
   });
   return { network, device, reporter, sent };
+}
+
+/** A store in which one key failed its checksum in both slots (as the real stores report it) until it is erased. */
+class DamagedFlashStore extends MemoryFlashStore {
+  readonly damaged = new Set<string>();
+  override async read(key: string): Promise<Uint8Array | undefined> {
+    if (this.damaged.has(key)) {
+      throw new TriadkitError("store.corrupt_record", "no valid copy", { key });
+    }
+    return super.read(key);
+  }
+  override async delete(key: string): Promise<void> {
+    this.damaged.delete(key);
+    await super.delete(key);
+  }
 }
 
 describe("binding reporter", () => {
@@ -160,6 +181,38 @@ describe("binding reporter", () => {
     await b.reporter.stop();
     await b.device.close();
   });
+
+  it.each(["binding", "binding.seq"])(
+    "a %s record damaged in both flash slots is erased with its partner; a new epoch, seq from 0",
+    async (key) => {
+      const clock = new ManualClock();
+      const modem = new TestModem();
+      const store = new DamagedFlashStore();
+      const a = boot(store, modem, clock, 6);
+      await a.device.connect();
+      await a.reporter.start();
+      await a.reporter.heartbeat();
+      await a.reporter.heartbeat();
+      const epochA = a.reporter.epoch;
+      await a.reporter.stop();
+      await a.device.close();
+      store.damaged.add(key);
+      const b = boot(store, modem, clock, 7);
+      const recovered: string[] = [];
+      b.reporter.on("flashRecovered", (info) => recovered.push(info.key));
+      await b.device.connect();
+      await b.reporter.start();
+      await b.reporter.heartbeat();
+      await flush();
+      expect(recovered).toEqual([key]);
+      const beat = b.sent.find((x) => x.kind.includes("Heartbeat"))?.value as { seq: number; epoch: number };
+      expect(beat.epoch).not.toBe(epochA);
+      expect(beat.seq).toBe(0);
+      expect(b.sent.some((x) => x.kind.includes("BindingChanged"))).toBe(false);
+      await b.reporter.stop();
+      await b.device.close();
+    },
+  );
 
   it("posts SimRemoved at once on the URC, and BindingChanged when another card is inserted", async () => {
     const clock = new ManualClock();

@@ -7,6 +7,7 @@ import {
   encodeBindingHeartbeat,
   encodeIdentityReport,
   encodeSimRemoved,
+  isTriadkitError,
   type SimBinding,
   TriadkitError,
   toHex,
@@ -19,7 +20,7 @@ import { CryptoRandom, type Random } from "../random.js";
 import type { Device } from "../session/device.js";
 import type { FlashStore } from "../storage/flash-store.js";
 import { PersistentCounter } from "../storage/persistent-counter.js";
-import { BINDING_SEQ_KEY, bindingRecord, type StoredBinding } from "./binding-record.js";
+import { BINDING_RECORD_KEY, BINDING_SEQ_KEY, bindingRecord, type StoredBinding } from "./binding-record.js";
 
 export interface BindingReporterOptions {
   readonly device: Device;
@@ -47,6 +48,11 @@ export interface BindingReporterEvents {
   suspended: [info: { iccid?: string; reason?: string }];
   /** Reading the modem failed; the reporter keeps going and retries on the next heartbeat. */
   modemError: [error: Error];
+  /**
+   * The binding record or the heartbeat counter failed its checksum in both flash slots: both were erased and the
+   * reporter starts a new epoch, as after a factory reset (the monitor takes a new epoch as a reset, not an alert).
+   */
+  flashRecovered: [info: { key: string }];
 }
 
 const INT31 = 0x7fff_ffff;
@@ -105,7 +111,7 @@ export class BindingReporter extends EventEmitter<BindingReporterEvents> {
     if (this.running) return;
     this.running = true;
     this.startedAtMs = this.clock.monotonicMs();
-    this.counter = await PersistentCounter.open(this.store, BINDING_SEQ_KEY, { reserve: this.seqReserve });
+    const stored = await this.openFlash();
     this.device.onService("BindingSuspended", (params) => {
       const p = (params ?? {}) as { iccid?: unknown; reason?: unknown };
       this.emit("suspended", {
@@ -116,7 +122,6 @@ export class BindingReporter extends EventEmitter<BindingReporterEvents> {
     });
     this.modem.on("simRemoved", this.onSimRemoved);
     this.modem.on("simInserted", this.onSimInserted);
-    const stored = await bindingRecord.load(this.store);
     // A factory-fresh flash (first boot, or after a factory reset) gets a new epoch.
     this.epoch0 = stored?.epoch ?? this.newEpoch();
     this.binding = stored;
@@ -128,6 +133,27 @@ export class BindingReporter extends EventEmitter<BindingReporterEvents> {
       this.log.warn({ err: (err as Error).message }, "could not read the modem's identity at boot");
     }
     this.schedule();
+  }
+
+  /**
+   * Opens the heartbeat counter and loads the stored pair. A record damaged beyond both slots is not a reason to stop
+   * reporting: the pair and the counter are erased together (a counter restarting inside an old epoch would look
+   * like a replay) and the device carries on as factory-fresh, with a new epoch.
+   */
+  private async openFlash(): Promise<StoredBinding | undefined> {
+    try {
+      this.counter = await PersistentCounter.open(this.store, BINDING_SEQ_KEY, { reserve: this.seqReserve });
+      return await bindingRecord.load(this.store);
+    } catch (err) {
+      if (!isTriadkitError(err, "store.corrupt_record")) throw err;
+      const key = typeof err.context?.["key"] === "string" ? (err.context["key"] as string) : BINDING_RECORD_KEY;
+      this.log.warn({ key }, "binding flash record damaged in both slots: erased, starting a new epoch");
+      await this.store.delete(bindingRecord.key);
+      await this.store.delete(BINDING_SEQ_KEY);
+      this.counter = await PersistentCounter.open(this.store, BINDING_SEQ_KEY, { reserve: this.seqReserve });
+      this.emit("flashRecovered", { key });
+      return undefined;
+    }
   }
 
   async stop(): Promise<void> {

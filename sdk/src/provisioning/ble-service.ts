@@ -172,6 +172,16 @@ export class BleProvisioningService extends ProvisioningCore {
       this.log.warn({ code: isTriadkitError(err) ? err.code : "?" }, "bad BLE fragment");
       return;
     }
+    // Messages are answered one at a time, in order: a flight's answers must not interleave their fragments on the
+    // response characteristic (a remote radio makes each notify asynchronous), and session records stay in order.
+    const turn = this.answering.then(() => this.answer(message, central));
+    this.answering = turn.catch(() => undefined);
+    await turn;
+  }
+
+  private answering: Promise<void> = Promise.resolve();
+
+  private async answer(message: Uint8Array, central: BleCentralRef): Promise<void> {
     const answer = await this.onMessage(message);
     try {
       if (answer.reply) {

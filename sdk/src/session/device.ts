@@ -19,6 +19,7 @@ import {
 import { type Clock, SystemClock, type TimerHandle } from "../clock.js";
 import { redactSecrets, silentLogger } from "../logging/index.js";
 import type { Logger } from "../logging/logger.js";
+import { nodeHmac } from "../node-hmac.js";
 import { MemoryMessageStore } from "../queue/memory-message-store.js";
 import type { MessageStore } from "../queue/message-store.js";
 import { CryptoRandom } from "../random.js";
@@ -323,6 +324,7 @@ export class Device extends EventEmitter<DeviceEvents> {
       signMethod: this.options.signMethod,
       secureMode: url.protocol === "mqtts:" ? 2 : 3,
       timestampMs: this.time.signingTimestamp(),
+      hmac: nodeHmac,
     });
     this.secrets.push(creds.password);
     if (this.secrets.length > 4) this.secrets.splice(1, 1);

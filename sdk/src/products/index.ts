@@ -1,0 +1,2 @@
+export * from "./receiver.js";
+export * from "./table-store.js";

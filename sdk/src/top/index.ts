@@ -1,0 +1,3 @@
+export * from "./credentials.js";
+export * from "./smartstore.js";
+export * from "./top-client.js";
