@@ -31,6 +31,10 @@ export {
 } from "./emulator/registration.js";
 export * from "./emulator/sqlite-registry.js";
 export * from "./flash/index.js";
+export * from "./fleet/index.js";
 export * from "./identity.js";
 export * from "./modem/index.js";
+export * from "./products/index.js";
 export * from "./pty/pty-pair.js";
+export * from "./scenario/index.js";
+export * from "./top/index.js";

@@ -7,17 +7,22 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { TriadkitError } from "@triadkit/protocol";
 import {
+  AIR_PROTOCOL_VERSION,
   type Air,
   type AirOptions,
+  AirPeer,
   type BleCentral,
   type BleCentralRef,
   type BleConnection,
   type BlePeripheral,
   createAir,
   type GattCharacteristicSpec,
+  airNum as num,
+  airOptNum as optNum,
+  airOptStr as optStr,
+  type AirReply as Reply,
+  airStr as str,
 } from "@triadkit/sdk";
-import { AIR_PROTOCOL_VERSION } from "./frames.js";
-import { AirPeer, type Reply } from "./peer.js";
 
 export interface AirServerOptions {
   /** Default 127.0.0.1. */
@@ -46,29 +51,6 @@ export interface AirServer {
 
 /** How long the server waits for a client to answer a GATT read or write for its peripheral. */
 const HANDLER_TIMEOUT_MS = 30_000;
-
-export function str(h: Record<string, unknown>, key: string): string {
-  const v = h[key];
-  if (typeof v !== "string")
-    throw new TriadkitError("ble.bad_frame", `air request field ${key} must be a string`, { key });
-  return v;
-}
-
-export function optStr(h: Record<string, unknown>, key: string): string | undefined {
-  return h[key] === undefined || h[key] === null ? undefined : str(h, key);
-}
-
-export function num(h: Record<string, unknown>, key: string): number {
-  const v = h[key];
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TriadkitError("ble.bad_frame", `air request field ${key} must be a number`, { key });
-  }
-  return v;
-}
-
-export function optNum(h: Record<string, unknown>, key: string): number | undefined {
-  return h[key] === undefined || h[key] === null ? undefined : num(h, key);
-}
 
 function strings(h: Record<string, unknown>, key: string): string[] {
   const v = h[key] ?? [];

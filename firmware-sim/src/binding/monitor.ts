@@ -139,11 +139,22 @@ export class BindingMonitor {
   /** Judges a `BindingHeartbeat`, `BindingChanged` or `SimRemoved` event. */
   handleBindingEvent(identity: DeviceIdentity, event: BindingEvent): BindingOutcome {
     this.ensureOpen();
-    if (event.kind === "BindingChanged") {
-      return this.apply(() => this.judge(identity, normaliseReported(event.new), "changed", {}));
-    }
-    if (event.kind === "SimRemoved") return this.apply(() => this.simRemoved(identity, event.imei, event.lastIccid));
-    return this.apply(() => this.heartbeat(identity, event));
+    return this.apply(() => this.judgeEvent(identity, event));
+  }
+
+  /**
+   * Judges a batch of binding events, in order, in ONE transaction: the same verdicts as calling
+   * {@link handleBindingEvent} for each in turn, at a fraction of the commits. Nothing is returned or announced before
+   * the whole batch is committed; if any judgement throws, the batch is rolled back, nothing is announced and the error
+   * propagates. After the commit, alerts and recoveries are announced once each, in message order (with the `suspend`
+   * policy, a card is therefore suspended after its batch commits, not before the batch's next message is judged).
+   */
+  handleBindingEvents(
+    batch: readonly { readonly identity: DeviceIdentity; readonly event: BindingEvent }[],
+  ): BindingOutcome[] {
+    this.ensureOpen();
+    const outcomes = this.store.transaction(() => batch.map(({ identity, event }) => this.judgeEvent(identity, event)));
+    return outcomes.map((outcome) => this.announce(outcome));
   }
 
   /**
@@ -247,6 +258,13 @@ export class BindingMonitor {
     return this.announce(outcome);
   }
 
+  /** Judges one binding event; the caller holds the transaction. */
+  private judgeEvent(identity: DeviceIdentity, event: BindingEvent): BindingOutcome {
+    if (event.kind === "BindingChanged") return this.judge(identity, normaliseReported(event.new), "changed", {});
+    if (event.kind === "SimRemoved") return this.simRemoved(identity, event.imei, event.lastIccid);
+    return this.heartbeat(identity, event);
+  }
+
   private heartbeat(identity: DeviceIdentity, hb: Extract<BindingEvent, { kind: "BindingHeartbeat" }>): BindingOutcome {
     const now = this.clock.nowMs();
     const device = this.store.device(identity);
@@ -267,7 +285,8 @@ export class BindingMonitor {
       const v: Verdict = { state: "replayed", reason: verdict.reason, details: {} };
       return this.transition(device, { ...device, lastSeenMs: now }, v, "heartbeat", reported, now);
     }
-    this.store.addEpoch(identity, hb.epoch, now);
+    // An epoch the device's last accepted heartbeat carried is already recorded (that heartbeat added it).
+    if (device?.epoch !== hb.epoch) this.store.addEpoch(identity, hb.epoch, now);
     return this.judge(identity, reported, "heartbeat", { heartbeat: position });
   }
 

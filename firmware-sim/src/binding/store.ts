@@ -138,6 +138,8 @@ export interface BindingStoreOptions {
 /** SQLite persistence of the binding monitor. Synchronous, like the registry. */
 export class BindingStore {
   private readonly db: Database.Database;
+  /** Every statement prepared once, by its SQL (better-sqlite3 statements are reusable). */
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** `:memory:` by default. Throws `binding.unsupported_schema` for a newer schema (or, read-only, none). */
   constructor(path = ":memory:", options: BindingStoreOptions = {}) {
@@ -158,21 +160,32 @@ export class BindingStore {
     return schemaVersion(this.db);
   }
 
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /** The statement for `sql`, prepared on first use and reused after. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   // --- expected bindings ---
 
   expectedBy(column: "imei" | "iccid" | "imsi", value: string): ExpectedBinding | undefined {
-    const row = this.db
-      .prepare(`SELECT imei, iccid, imsi, imported_at FROM binding_expected WHERE ${column} = ?`)
-      .get(value) as { imei: string; iccid: string; imsi: string; imported_at: number } | undefined;
+    const row = this.stmt(`SELECT imei, iccid, imsi, imported_at FROM binding_expected WHERE ${column} = ?`).get(
+      value,
+    ) as { imei: string; iccid: string; imsi: string; imported_at: number } | undefined;
     return row && { imei: row.imei, iccid: row.iccid, imsi: row.imsi, importedAtMs: row.imported_at };
   }
 
   listExpected(): ExpectedBinding[] {
-    const rows = this.db.prepare("SELECT imei, iccid, imsi, imported_at FROM binding_expected ORDER BY imei").all() as {
+    const rows = this.stmt("SELECT imei, iccid, imsi, imported_at FROM binding_expected ORDER BY imei").all() as {
       imei: string;
       iccid: string;
       imsi: string;
@@ -183,9 +196,9 @@ export class BindingStore {
 
   /** Expected bindings sharing the IMEI, ICCID or IMSI of `triple`. */
   conflictingExpected(triple: SimTriple): ExpectedBinding[] {
-    const rows = this.db
-      .prepare("SELECT imei, iccid, imsi, imported_at FROM binding_expected WHERE imei = ? OR iccid = ? OR imsi = ?")
-      .all(triple.imei, triple.iccid, triple.imsi) as {
+    const rows = this.stmt(
+      "SELECT imei, iccid, imsi, imported_at FROM binding_expected WHERE imei = ? OR iccid = ? OR imsi = ?",
+    ).all(triple.imei, triple.iccid, triple.imsi) as {
       imei: string;
       iccid: string;
       imsi: string;
@@ -195,21 +208,25 @@ export class BindingStore {
   }
 
   addExpected(triple: SimTriple, atMs: number): void {
-    this.db
-      .prepare("INSERT INTO binding_expected (imei, iccid, imsi, imported_at) VALUES (?, ?, ?, ?)")
-      .run(triple.imei, triple.iccid, triple.imsi, atMs);
+    this.stmt("INSERT INTO binding_expected (imei, iccid, imsi, imported_at) VALUES (?, ?, ?, ?)").run(
+      triple.imei,
+      triple.iccid,
+      triple.imsi,
+      atMs,
+    );
   }
 
   removeExpected(imei: string): void {
-    this.db.prepare("DELETE FROM binding_expected WHERE imei = ?").run(imei);
+    this.stmt("DELETE FROM binding_expected WHERE imei = ?").run(imei);
   }
 
   // --- devices ---
 
   device(identity: DeviceIdentity): (StoredDevice & { suspended: boolean }) | undefined {
-    const row = this.db
-      .prepare(`${DEVICE_SELECT} WHERE d.product_key = ? AND d.device_name = ?`)
-      .get(identity.productKey, identity.deviceName) as DeviceRow | undefined;
+    const row = this.stmt(`${DEVICE_SELECT} WHERE d.product_key = ? AND d.device_name = ?`).get(
+      identity.productKey,
+      identity.deviceName,
+    ) as DeviceRow | undefined;
     return row && toDevice(row);
   }
 
@@ -225,35 +242,32 @@ export class BindingStore {
       args.push(filter.productKey);
     }
     const clause = where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`;
-    const rows = this.db
-      .prepare(`${DEVICE_SELECT}${clause} ORDER BY d.product_key, d.device_name`)
-      .all(...args) as DeviceRow[];
+    const rows = this.stmt(`${DEVICE_SELECT}${clause} ORDER BY d.product_key, d.device_name`).all(
+      ...args,
+    ) as DeviceRow[];
     return rows.map(toDevice);
   }
 
   /** Other devices whose last report carries `imei`, earliest first. */
   devicesWithImei(imei: string, except: DeviceIdentity): StoredDevice[] {
-    const rows = this.db
-      .prepare(
-        `${DEVICE_SELECT} WHERE d.imei = ? AND NOT (d.product_key = ? AND d.device_name = ?)
+    const rows = this.stmt(
+      `${DEVICE_SELECT} WHERE d.imei = ? AND NOT (d.product_key = ? AND d.device_name = ?)
          ORDER BY d.imei_since, d.product_key, d.device_name`,
-      )
-      .all(imei, except.productKey, except.deviceName) as DeviceRow[];
+    ).all(imei, except.productKey, except.deviceName) as DeviceRow[];
     return rows.map(toDevice);
   }
 
   /** Devices not heard from (heartbeat, or first message when none) since `beforeMs`, not yet silent. */
   silentCandidates(beforeMs: number): StoredDevice[] {
-    const rows = this.db
-      .prepare(`${DEVICE_SELECT} WHERE d.state != 'silent' AND COALESCE(d.last_heartbeat, d.first_seen) <= ?`)
-      .all(beforeMs) as DeviceRow[];
+    const rows = this.stmt(
+      `${DEVICE_SELECT} WHERE d.state != 'silent' AND COALESCE(d.last_heartbeat, d.first_seen) <= ?`,
+    ).all(beforeMs) as DeviceRow[];
     return rows.map(toDevice);
   }
 
   putDevice(d: StoredDevice): void {
-    this.db
-      .prepare(
-        `INSERT INTO binding_devices (product_key, device_name, state, imei, iccid, imsi, modem, reason, imei_since,
+    this.stmt(
+      `INSERT INTO binding_devices (product_key, device_name, state, imei, iccid, imsi, modem, reason, imei_since,
            state_since, first_seen, last_seen, last_heartbeat, epoch, boot_id, seq, sim_removed, last_iccid)
          VALUES (@productKey, @deviceName, @state, @imei, @iccid, @imsi, @modem, @reason, @imeiSinceMs, @stateSinceMs,
            @firstSeenMs, @lastSeenMs, @lastHeartbeatMs, @epoch, @bootId, @seq, @simRemovedMs, @lastIccid)
@@ -262,137 +276,126 @@ export class BindingStore {
            imei_since = excluded.imei_since, state_since = excluded.state_since, last_seen = excluded.last_seen,
            last_heartbeat = excluded.last_heartbeat, epoch = excluded.epoch, boot_id = excluded.boot_id,
            seq = excluded.seq, sim_removed = excluded.sim_removed, last_iccid = excluded.last_iccid`,
-      )
-      .run({
-        productKey: d.productKey,
-        deviceName: d.deviceName,
-        state: d.state,
-        imei: d.imei,
-        iccid: d.iccid,
-        imsi: d.imsi,
-        modem: d.modem ?? null,
-        reason: d.reason,
-        imeiSinceMs: d.imeiSinceMs,
-        stateSinceMs: d.stateSinceMs,
-        firstSeenMs: d.firstSeenMs,
-        lastSeenMs: d.lastSeenMs,
-        lastHeartbeatMs: d.lastHeartbeatMs ?? null,
-        epoch: d.epoch ?? null,
-        bootId: d.bootId ?? null,
-        seq: d.seq ?? null,
-        simRemovedMs: d.simRemovedMs ?? null,
-        lastIccid: d.lastIccid ?? null,
-      });
+    ).run({
+      productKey: d.productKey,
+      deviceName: d.deviceName,
+      state: d.state,
+      imei: d.imei,
+      iccid: d.iccid,
+      imsi: d.imsi,
+      modem: d.modem ?? null,
+      reason: d.reason,
+      imeiSinceMs: d.imeiSinceMs,
+      stateSinceMs: d.stateSinceMs,
+      firstSeenMs: d.firstSeenMs,
+      lastSeenMs: d.lastSeenMs,
+      lastHeartbeatMs: d.lastHeartbeatMs ?? null,
+      epoch: d.epoch ?? null,
+      bootId: d.bootId ?? null,
+      seq: d.seq ?? null,
+      simRemovedMs: d.simRemovedMs ?? null,
+      lastIccid: d.lastIccid ?? null,
+    });
   }
 
   /** Removes everything known about a device except its alerts (closed with `forgotten`). */
   forgetDevice(identity: DeviceIdentity, atMs: number): boolean {
     const args = [identity.productKey, identity.deviceName];
     for (const table of ["binding_epochs", "binding_seen"]) {
-      this.db.prepare(`DELETE FROM ${table} WHERE product_key = ? AND device_name = ?`).run(...args);
+      this.stmt(`DELETE FROM ${table} WHERE product_key = ? AND device_name = ?`).run(...args);
     }
-    this.db
-      .prepare(
-        "UPDATE binding_alerts SET closed_at = ?, closed_by = 'forgotten' WHERE product_key = ? AND device_name = ? AND closed_at IS NULL",
-      )
-      .run(atMs, ...args);
-    return (
-      this.db.prepare("DELETE FROM binding_devices WHERE product_key = ? AND device_name = ?").run(...args).changes > 0
-    );
+    this.stmt(
+      "UPDATE binding_alerts SET closed_at = ?, closed_by = 'forgotten' WHERE product_key = ? AND device_name = ? AND closed_at IS NULL",
+    ).run(atMs, ...args);
+    return this.stmt("DELETE FROM binding_devices WHERE product_key = ? AND device_name = ?").run(...args).changes > 0;
   }
 
   // --- heartbeat sequence ---
 
   epochKnown(identity: DeviceIdentity, epoch: number): boolean {
     return (
-      this.db
-        .prepare("SELECT 1 FROM binding_epochs WHERE product_key = ? AND device_name = ? AND epoch = ?")
-        .get(identity.productKey, identity.deviceName, epoch) !== undefined
+      this.stmt("SELECT 1 FROM binding_epochs WHERE product_key = ? AND device_name = ? AND epoch = ?").get(
+        identity.productKey,
+        identity.deviceName,
+        epoch,
+      ) !== undefined
     );
   }
 
   addEpoch(identity: DeviceIdentity, epoch: number, atMs: number): void {
-    this.db
-      .prepare("INSERT OR IGNORE INTO binding_epochs (product_key, device_name, epoch, first_seen) VALUES (?, ?, ?, ?)")
-      .run(identity.productKey, identity.deviceName, epoch, atMs);
+    this.stmt(
+      "INSERT OR IGNORE INTO binding_epochs (product_key, device_name, epoch, first_seen) VALUES (?, ?, ?, ?)",
+    ).run(identity.productKey, identity.deviceName, epoch, atMs);
   }
 
   seenRecently(identity: DeviceIdentity, epoch: number, bootId: string, seq: number): boolean {
     return (
-      this.db
-        .prepare(
-          "SELECT 1 FROM binding_seen WHERE product_key = ? AND device_name = ? AND epoch = ? AND boot_id = ? AND seq = ?",
-        )
-        .get(identity.productKey, identity.deviceName, epoch, bootId, seq) !== undefined
+      this.stmt(
+        "SELECT 1 FROM binding_seen WHERE product_key = ? AND device_name = ? AND epoch = ? AND boot_id = ? AND seq = ?",
+      ).get(identity.productKey, identity.deviceName, epoch, bootId, seq) !== undefined
     );
   }
 
   /** Records a heartbeat position and keeps only the last {@link SEEN_WINDOW} of the device. */
   addSeen(identity: DeviceIdentity, epoch: number, bootId: string, seq: number, atMs: number): void {
     const { productKey, deviceName } = identity;
-    this.db
-      .prepare(
-        "INSERT OR IGNORE INTO binding_seen (product_key, device_name, epoch, boot_id, seq, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-      )
-      .run(productKey, deviceName, epoch, bootId, seq, atMs);
-    this.db
-      .prepare(
-        `DELETE FROM binding_seen WHERE product_key = ? AND device_name = ? AND rowid NOT IN (
-           SELECT rowid FROM binding_seen WHERE product_key = ? AND device_name = ? ORDER BY rowid DESC LIMIT ?)`,
-      )
-      .run(productKey, deviceName, productKey, deviceName, SEEN_WINDOW);
+    this.stmt(
+      "INSERT OR IGNORE INTO binding_seen (product_key, device_name, epoch, boot_id, seq, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run(productKey, deviceName, epoch, bootId, seq, atMs);
+    this.stmt(
+      `DELETE FROM binding_seen WHERE product_key = ? AND device_name = ? AND rowid <= (
+           SELECT rowid FROM binding_seen WHERE product_key = ? AND device_name = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?)`,
+    ).run(productKey, deviceName, productKey, deviceName, SEEN_WINDOW);
   }
 
   // --- alerts ---
 
   openAlert(identity: DeviceIdentity): BindingAlert | undefined {
-    const row = this.db
-      .prepare(
-        "SELECT * FROM binding_alerts WHERE product_key = ? AND device_name = ? AND closed_at IS NULL ORDER BY id DESC LIMIT 1",
-      )
-      .get(identity.productKey, identity.deviceName) as AlertRow | undefined;
+    const row = this.stmt(
+      "SELECT * FROM binding_alerts WHERE product_key = ? AND device_name = ? AND closed_at IS NULL ORDER BY id DESC LIMIT 1",
+    ).get(identity.productKey, identity.deviceName) as AlertRow | undefined;
     return row && toAlert(row);
   }
 
   alert(id: number): BindingAlert | undefined {
-    const row = this.db.prepare("SELECT * FROM binding_alerts WHERE id = ?").get(id) as AlertRow | undefined;
+    const row = this.stmt("SELECT * FROM binding_alerts WHERE id = ?").get(id) as AlertRow | undefined;
     return row && toAlert(row);
   }
 
   addAlert(a: NewAlert): BindingAlert {
-    const result = this.db
-      .prepare(
-        `INSERT INTO binding_alerts (product_key, device_name, state, imei, iccid, imsi, reason, source, details,
+    const result = this.stmt(
+      `INSERT INTO binding_alerts (product_key, device_name, state, imei, iccid, imsi, reason, source, details,
            first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        a.productKey,
-        a.deviceName,
-        a.state,
-        a.imei,
-        a.iccid,
-        a.imsi,
-        a.reason,
-        a.source,
-        JSON.stringify(a.details),
-        a.atMs,
-        a.atMs,
-      );
+    ).run(
+      a.productKey,
+      a.deviceName,
+      a.state,
+      a.imei,
+      a.iccid,
+      a.imsi,
+      a.reason,
+      a.source,
+      JSON.stringify(a.details),
+      a.atMs,
+      a.atMs,
+    );
     return this.alert(Number(result.lastInsertRowid)) as BindingAlert;
   }
 
   bumpAlert(id: number, atMs: number): void {
-    this.db.prepare("UPDATE binding_alerts SET count = count + 1, last_seen = ? WHERE id = ?").run(atMs, id);
+    this.stmt("UPDATE binding_alerts SET count = count + 1, last_seen = ? WHERE id = ?").run(atMs, id);
   }
 
   closeAlert(id: number, atMs: number, by: AlertClosure): void {
-    this.db
-      .prepare("UPDATE binding_alerts SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL")
-      .run(atMs, by, id);
+    this.stmt("UPDATE binding_alerts SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL").run(
+      atMs,
+      by,
+      id,
+    );
   }
 
   markAlertSuspended(id: number): void {
-    this.db.prepare("UPDATE binding_alerts SET suspended = 1 WHERE id = ?").run(id);
+    this.stmt("UPDATE binding_alerts SET suspended = 1 WHERE id = ?").run(id);
   }
 
   alerts(filter: AlertFilter = {}): BindingAlert[] {
@@ -412,7 +415,7 @@ export class BindingStore {
       args.push(filter.afterId);
     }
     const clause = where.length === 0 ? "" : ` WHERE ${where.join(" AND ")}`;
-    const rows = this.db.prepare(`SELECT * FROM binding_alerts${clause} ORDER BY id`).all(...args) as AlertRow[];
+    const rows = this.stmt(`SELECT * FROM binding_alerts${clause} ORDER BY id`).all(...args) as AlertRow[];
     return rows.map(toAlert);
   }
 
@@ -420,21 +423,19 @@ export class BindingStore {
 
   suspend(card: SuspendedCard): boolean {
     return (
-      this.db
-        .prepare(
-          `INSERT OR IGNORE INTO binding_suspended (iccid, imei, product_key, device_name, reason, suspended_at)
+      this.stmt(
+        `INSERT OR IGNORE INTO binding_suspended (iccid, imei, product_key, device_name, reason, suspended_at)
            VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(card.iccid, card.imei, card.productKey, card.deviceName, card.reason, card.suspendedMs).changes > 0
+      ).run(card.iccid, card.imei, card.productKey, card.deviceName, card.reason, card.suspendedMs).changes > 0
     );
   }
 
   unsuspend(iccid: string): boolean {
-    return this.db.prepare("DELETE FROM binding_suspended WHERE iccid = ?").run(iccid).changes > 0;
+    return this.stmt("DELETE FROM binding_suspended WHERE iccid = ?").run(iccid).changes > 0;
   }
 
   suspendedCards(): SuspendedCard[] {
-    const rows = this.db.prepare("SELECT * FROM binding_suspended ORDER BY suspended_at, iccid").all() as {
+    const rows = this.stmt("SELECT * FROM binding_suspended ORDER BY suspended_at, iccid").all() as {
       iccid: string;
       imei: string;
       product_key: string;

@@ -2,6 +2,8 @@
  * `triadkit-sim cloud`: runs the platform emulator until SIGINT/SIGTERM. Prints `READY mqtt://host:port` (then
  * `READY mqtts://…` with TLS, `READY http(s)://…` with the registration endpoint) on stdout once listening; events
  * go to stderr, as text or JSON lines. Never prints a secret.
+ * With `--top-credentials` it also serves a TOP gateway (`READY top http://…/router/rest`) and runs the
+ * smart-shelf bridge against it (docs/top.md).
  */
 import { readFileSync } from "node:fs";
 import { isTriadkitError } from "@triadkit/protocol";
@@ -12,6 +14,8 @@ import { importProductCsv, importTriadCsv } from "../emulator/csv-import.js";
 import type { PlatformEmulatorEvents } from "../emulator/options.js";
 import { PlatformEmulator } from "../emulator/platform-emulator.js";
 import { SqliteDeviceRegistry } from "../emulator/sqlite-registry.js";
+import { type ProductAdminServer, startProductAdminServer } from "../products/admin-server.js";
+import { formatShelfTopEvent, type ShelfTop, startShelfTop } from "../top/shelf-top.js";
 import { type CliIo, CliUsageError } from "./io.js";
 
 export interface CloudOptions {
@@ -36,6 +40,14 @@ export interface CloudOptions {
   readonly heartbeatSec?: number;
   readonly silentAfter?: number;
   readonly bindingOperator?: string;
+  /** TOP gateway port (0: a free one); needs `topCredentials`. */
+  readonly topPort?: number;
+  /** The ISV's TOP credentials file: seeds the gateway and drives the shelf bridge. */
+  readonly topCredentials?: string;
+  /** Lifetime of the sessions the TOP gateway issues, seconds. */
+  readonly topSessionTtlSec?: number;
+  /** The invented local admin endpoint for product tables (docs/emulator.md). */
+  readonly adminPort?: number;
 }
 
 /** Where `--binding-operator` takes its password from (never from the command line). */
@@ -139,6 +151,9 @@ export async function runCloud(opts: CloudOptions, io: CliIo): Promise<void> {
     throw new CliUsageError("TLS needs --tls-cert <file> and --tls-key <file>");
   }
   if (opts.httpTls && opts.httpPort === undefined) throw new CliUsageError("--http-tls needs --http-port");
+  if ((opts.topPort !== undefined || opts.topSessionTtlSec !== undefined) && opts.topCredentials === undefined) {
+    throw new CliUsageError("--top-port and --top-session-ttl-sec need --top-credentials <file>");
+  }
   const tls =
     opts.tlsCert !== undefined && opts.tlsKey !== undefined
       ? {
@@ -150,6 +165,8 @@ export async function runCloud(opts: CloudOptions, io: CliIo): Promise<void> {
   const bindings = bindingOptions(opts, process.env);
   const registry = new SqliteDeviceRegistry(opts.db ?? ":memory:");
   let emulator: PlatformEmulator | undefined;
+  let top: ShelfTop | undefined;
+  let admin: ProductAdminServer | undefined;
   try {
     for (const [file, what, importer] of [
       [opts.products, "products", importProductCsv],
@@ -188,12 +205,36 @@ export async function runCloud(opts: CloudOptions, io: CliIo): Promise<void> {
     io.out(`READY ${emulator.url}`);
     if (emulator.tlsUrl !== undefined) io.out(`READY ${emulator.tlsUrl}`);
     if (emulator.httpUrl !== undefined) io.out(`READY ${emulator.httpUrl}`);
+    if (opts.topCredentials !== undefined) {
+      top = await startShelfTop({
+        platform: emulator,
+        credentialsPath: opts.topCredentials,
+        host: opts.host,
+        port: opts.topPort ?? 0,
+        ...(opts.topSessionTtlSec === undefined ? {} : { sessionLifetimeMs: opts.topSessionTtlSec * 1000 }),
+        logger: pino({ level: "error" }, pino.destination(2)),
+      });
+      top.onEvent((e) => io.err(formatShelfTopEvent(e, opts.json ?? false)));
+      io.out(`READY top ${top.gateway.url}`);
+    }
+    if (opts.adminPort !== undefined) {
+      admin = await startProductAdminServer(emulator.products, { port: opts.adminPort, host: opts.host });
+      io.out(`READY admin ${admin.url}`);
+      emulator.products.on("result", (r) =>
+        io.err(
+          `${new Date().toISOString()} productTable device=${r.productKey}/${r.deviceName} pushed=${r.pushed} ` +
+            `status=${r.status}${r.version === undefined ? "" : ` version=${r.version}`}${r.code ? ` code=${r.code}` : ""}`,
+        ),
+      );
+    }
     const signal = await io.shutdownSignal();
     io.err(`${signal}: closing`);
   } catch (err) {
     if (isTriadkitError(err) && err.code === "config.invalid") throw new CliUsageError(err.message);
     throw err;
   } finally {
+    await admin?.close();
+    await top?.close();
     await emulator?.close();
     registry.close();
   }
@@ -210,6 +251,11 @@ export function registerCloudCommand(program: Command, io: CliIo): void {
     .option("--tls-key <file>", "PEM private key of the certificate")
     .option("--http-port <n>", "dynamic registration endpoint POST /auth/register/device", parsePort)
     .option("--http-tls", "serve the registration endpoint over HTTPS with the TLS certificate")
+    .option(
+      "--admin-port <n>",
+      "invented local admin endpoint: push product tables, read acks (loopback only)",
+      parsePort,
+    )
     .option("--db <file>", "SQLite registry file (default: in memory, gone on exit)")
     .option("--triads <csv>", "import devices from CSV (productKey, deviceName, deviceSecret; any header case)")
     .option("--products <csv>", "import products from CSV (productKey, productSecret[, dynamicRegister, regnwl])")
@@ -236,6 +282,12 @@ export function registerCloudCommand(program: Command, io: CliIo): void {
       "--binding-operator <username>",
       `binding monitor: MQTT login that may subscribe to /triadkit/binding/alerts/# (password: $${OPERATOR_PASSWORD_ENV})`,
     )
+    .option(
+      "--top-credentials <file>",
+      "serve a TOP gateway for this ISV app and run the smart-shelf bridge (JSON, 0600)",
+    )
+    .option("--top-port <n>", "TOP gateway port (default 0: a free port; READY top says which)", parsePort)
+    .option("--top-session-ttl-sec <n>", "TOP gateway: lifetime of the sessions it issues (default 86400)", parseCount)
     .option("--json", "log events to stderr as JSON lines")
     .action((opts: CloudOptions) => runCloud(opts, io));
 }

@@ -2,7 +2,8 @@
  * `triadkit-sim device`: runs one simulated device from its state dir (its flash) with the real SDK.
  * Prints `READY device <productKey>/<deviceName> <cloud url>` on stdout once online; runs until SIGINT/SIGTERM.
  * With `--modem <dialect>` (or `--modem-port <path>`) the device also runs the binding reporter over a modem.
- * Later issues add the radio and factory port options to this same command.
+ * With `--factory-pty` it serves the factory protocol on a PTY (`PTY factory <path>`) and goes online (with `--cloud`)
+ * once a station has burnt a triad; `--show` prints what it holds and exits (see ./device-factory.ts).
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
@@ -10,8 +11,9 @@ import { join } from "node:path";
 import {
   type AlibabaTriad,
   derivePopVerifier,
-  fromHex,
+  type ModemIdentity as FactoryModemIdentity,
   isTriadkitError,
+  type PopVerifier,
   parseAlibabaTriad,
   parseIccid,
   parseImei,
@@ -27,12 +29,15 @@ import {
   createBleProvisioningService,
   createDevice,
   createLogger,
+  createProductTableReceiver,
   FileMessageStore,
+  loadDeviceCredentials,
   type Modem,
   type ModemDialect,
   NodeSerialLink,
   popVerifierRecord,
   propertiesRecord,
+  reportShelfTags,
   SimulatedWifiManager,
   triadRecord,
   wifiRecord,
@@ -42,12 +47,22 @@ import { connectAir } from "../air/air-client.js";
 import { SimulatedDeviceState } from "../flash/device-state.js";
 import { createVirtualIdentity } from "../identity.js";
 import { createVirtualModemPair } from "../modem/serve.js";
+import {
+  type ChipOptions,
+  loadChipInfo,
+  type ServedFactoryPty,
+  serveFactoryPty,
+  showDevice,
+  waitForBurntTriad,
+} from "./device-factory.js";
+import { parseBleMac, serveFactoryBle } from "./device-factory-ble.js";
 import { type ImprovPtyProvisioning, loadSimulatedNetworks, provisionOverImprovPty } from "./device-improv.js";
 import { type CliIo, CliUsageError } from "./io.js";
 
-export interface DeviceCommandOptions {
+export interface DeviceCommandOptions extends ChipOptions {
   readonly stateDir: string;
-  readonly cloud: string;
+  /** Required unless `factoryPty` or `show`. */
+  readonly cloud?: string;
   readonly ca?: string;
   readonly triadFile?: string;
   readonly wireStyle: "node" | "c";
@@ -71,6 +86,12 @@ export interface DeviceCommandOptions {
   readonly wifi?: string;
   /** Serve Improv serial on a PTY and wait for WiFi provisioning over it before going online. */
   readonly improvPty?: boolean;
+  /** Serve the factory protocol on a PTY; with `cloud`, go online once a triad is burnt. */
+  readonly factoryPty?: boolean;
+  /** Serve the factory protocol over BLE on the air (`air`), until SIGINT/SIGTERM. */
+  readonly factoryBle?: boolean;
+  /** Print what the device holds (one JSON line, no secrets) and exit. */
+  readonly show?: boolean;
 }
 
 /** The virtual modem's hardware identity: the modem's IMEI and the card in its slot. Not secret. */
@@ -127,12 +148,19 @@ export async function readTriadFile(file: string): Promise<AlibabaTriad> {
   return parseAlibabaTriad(raw).value;
 }
 
-/** Loads the triad from flash; with `triadFile`, burns it first into a blank flash (never over a different one). */
+/**
+ * Loads the triad from flash (the factory record, else the legacy `triad` record); with `triadFile`, burns it first
+ * into a blank flash as the legacy record (never over a different one).
+ */
 export async function loadOrBurnTriad(
   state: SimulatedDeviceState,
   triadFile: string | undefined,
 ): Promise<AlibabaTriad> {
-  const stored = await triadRecord.load(state.store);
+  const held = await loadDeviceCredentials(state.store);
+  if (held.genie !== undefined) {
+    throw new TriadkitError("config.invalid", "the flash holds a Tmall Genie triad: no MQTT login for it");
+  }
+  const stored = held.triad;
   if (triadFile !== undefined) {
     const given = await readTriadFile(triadFile);
     if (stored === undefined) {
@@ -164,7 +192,7 @@ export function registerDeviceCommand(program: Command, io: CliIo): void {
     .command("device")
     .description("run one simulated device from its state dir (its flash) with the real SDK")
     .requiredOption("--state-dir <dir>", "the device's state dir (flash.img, device.json, queue/)")
-    .requiredOption("--cloud <url>", "the platform: mqtt://host:port or mqtts://host:port")
+    .option("--cloud <url>", "the platform: mqtt://host:port or mqtts://host:port (needed unless --factory-pty/--show)")
     .option("--ca <file>", "CA bundle (PEM) to verify an mqtts:// platform")
     .option("--triad-file <file>", "burn this triad (JSON or a CSV line pk,dn,ds) into a blank flash first")
     .option("--wire-style <style>", "login style: c (Link SDK C) or node (Node SDK)", parseStyle, "c")
@@ -181,6 +209,16 @@ export function registerDeviceCommand(program: Command, io: CliIo): void {
     .option("--pop-file <file>", "burn the verifier of this PoP (text) into a blank flash")
     .option("--wifi <ssid:password>", "the simulated WiFi's one network (the password shows in ps: prefer --wifi-file)")
     .option("--improv-pty", "serve Improv serial on a PTY (prints PTY improv <path>) and wait for WiFi over it first")
+    .option("--factory-pty", "serve the factory protocol on a PTY (prints PTY factory <path>); online once burnt")
+    .option(
+      "--factory-ble",
+      "serve the factory protocol over BLE on --air <url> (prints READY factory-ble <mac> <chip>)",
+    )
+    .option("--ble-mac <mac>", "BLE MAC of a new device (default: WiFi MAC + 2, kept in device.json)", parseBleMac)
+    .option("--model <model>", "hardware model the device reports (kept in device.json; default triadkit-sim)")
+    .option("--firmware <version>", "firmware version the device reports (kept in device.json; default 1.0.0)")
+    .option("--chip-id <hex>", "chip id of a new device (default: generated once, kept in device.json)")
+    .option("--show", "print what the device holds as one JSON line (never a secret) and exit")
     .action(async (options: DeviceCommandOptions) => {
       await runDevice(options, io);
     });
@@ -210,18 +248,47 @@ function parseKeepalive(value: string): number {
 }
 
 async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void> {
-  if (!/^mqtts?:\/\//.test(options.cloud)) throw new CliUsageError("--cloud must be an mqtt:// or mqtts:// URL");
+  if (options.factoryBle) return runFactoryBle(options, io);
+  const cloud = options.cloud;
+  if (cloud === undefined && !options.factoryPty && !options.show) {
+    throw new CliUsageError("--cloud <url> is required (unless --factory-pty or --show)");
+  }
+  if (cloud !== undefined && !/^mqtts?:\/\//.test(cloud)) {
+    throw new CliUsageError("--cloud must be an mqtt:// or mqtts:// URL");
+  }
+  if (options.factoryPty && (options.triadFile !== undefined || options.improvPty)) {
+    // The factory station burns the triad; the factory protocol and Improv would both own the console UART.
+    throw new CliUsageError("--factory-pty cannot be combined with --triad-file or --improv-pty");
+  }
+  if (options.air !== undefined && options.improvPty) throw new CliUsageError("give --air or --improv-pty, not both");
+  // Listening for SIGINT/SIGTERM replaces the default exit, so only once every wait before the main loop hears it.
+  const early = options.factoryPty && !options.show ? io.shutdownSignal() : undefined;
   const state = await SimulatedDeviceState.open(options.stateDir);
+  let factory: ServedFactoryPty | undefined;
   try {
-    let triad: AlibabaTriad;
+    if (options.show) return await showDevice(state, options, io);
+    if (early !== undefined) {
+      const chip = await loadChipInfo(state, options);
+      factory = await serveFactoryPty(state, chip, io, factoryModem(options));
+    }
+    let triad: AlibabaTriad | undefined;
     try {
-      triad = await loadOrBurnTriad(state, options.triadFile);
+      triad =
+        factory === undefined || early === undefined
+          ? await loadOrBurnTriad(state, options.triadFile)
+          : await waitForBurntTriad(state, factory, early, io);
     } catch (err) {
       if (isTriadkitError(err) && err.code === "config.invalid") throw new CliUsageError(err.message);
       throw err;
     }
-    if (options.air !== undefined && options.improvPty) throw new CliUsageError("give --air or --improv-pty, not both");
-    if (options.air !== undefined) await provisionOverAir(state, triad, options, io);
+    const joined =
+      triad !== undefined && cloud !== undefined && options.air !== undefined
+        ? await provisionOverAir(state, triad, options, io, early)
+        : true;
+    if (triad === undefined || cloud === undefined || !joined) {
+      io.err(`triadkit-sim device: ${await (early ?? io.shutdownSignal())}, closing`);
+      return;
+    }
     let improv: ImprovPtyProvisioning | undefined;
     if (options.improvPty) {
       const networks = await loadSimulatedNetworks(options, io);
@@ -235,7 +302,7 @@ async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void
     const logger = createLogger({ level: "info", destination: { write: (line: string) => io.err(line.trimEnd()) } });
     const device = createDevice({
       triad,
-      brokerUrl: options.cloud,
+      brokerUrl: cloud,
       wireStyle: options.wireStyle,
       keepaliveSec: options.keepaliveSec,
       ...(caPem === undefined ? {} : { caPem }),
@@ -251,6 +318,15 @@ async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void
       Object.fromEntries(keys.filter((k) => k in properties).map((k) => [k, properties[k]])),
     );
     device.onService("Echo", (params) => params);
+    // The shelf application's product table (UpdateProductTable): kept in the flash, logged when it arrives.
+    const products = createProductTableReceiver({ device, store: state.store, logger });
+    products.on("productTable", (t) =>
+      io.err(
+        `triadkit-sim device: product table v${t.version} (${t.scope.type} ${t.scope.id}, ${t.items.length} items) from ${t.source}`,
+      ),
+    );
+    products.on("refused", (r) => io.err(`triadkit-sim device: product table refused (${r.code})`));
+    await products.ready;
     let modem: Modem | undefined;
     if (options.modem !== undefined && options.modemPort !== undefined) {
       throw new CliUsageError("give either --modem (virtual) or --modem-port (a serial port), not both");
@@ -280,12 +356,21 @@ async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void
     device.on("online", () => {
       if (!ready) {
         ready = true;
-        io.out(`READY device ${triad.productKey}/${triad.deviceName} ${options.cloud}`);
+        io.out(`READY device ${triad.productKey}/${triad.deviceName} ${cloud}`);
       }
     });
+    const shelf = (await loadDeviceCredentials(state.store)).record?.shelf;
+    if (shelf !== undefined) {
+      // A smart shelf reports its store id and device code each time it comes online (docs/top.md).
+      device.on("online", () => {
+        reportShelfTags(device, shelf).catch((err: unknown) =>
+          io.err(`triadkit-sim device: shelf tags not reported (${isTriadkitError(err) ? err.code : "error"})`),
+        );
+      });
+    }
     void device.connect().catch(() => undefined);
     await reporter?.start();
-    const signal = await io.shutdownSignal();
+    const signal = await (early ?? io.shutdownSignal());
     io.err(`triadkit-sim device: ${signal}, closing`);
     await reporter?.stop();
     await improv?.close();
@@ -293,20 +378,57 @@ async function runDevice(options: DeviceCommandOptions, io: CliIo): Promise<void
     await device.close();
     await queue.close();
   } finally {
+    await factory?.close();
     await state.close();
   }
 }
 
+/** `hello`'s modem identity with `--modem <dialect>`: read over AT from the device's virtual modem. */
+/** `--factory-ble`: only with `--air`; not with the options that give the device a triad or a console otherwise. */
+async function runFactoryBle(options: DeviceCommandOptions, io: CliIo): Promise<void> {
+  if (options.air === undefined) throw new CliUsageError("--factory-ble needs --air <url> (triadkit-sim air)");
+  if (options.factoryPty || options.improvPty || options.triadFile !== undefined || options.cloud !== undefined) {
+    throw new CliUsageError(
+      "--factory-ble cannot be combined with --factory-pty, --improv-pty, --triad-file or --cloud",
+    );
+  }
+  const shutdown = io.shutdownSignal();
+  const state = await SimulatedDeviceState.open(options.stateDir);
+  try {
+    if (options.show) return await showDevice(state, options, io);
+    await serveFactoryBle(state, { ...options, air: options.air }, io, shutdown, factoryModem(options));
+  } finally {
+    await state.close();
+  }
+}
+
+function factoryModem(options: DeviceCommandOptions): (() => Promise<FactoryModemIdentity | undefined>) | undefined {
+  const dialect = options.modem;
+  if (dialect === undefined) return undefined;
+  return async () => {
+    const config = await loadModemConfig(options.stateDir, dialect, options, "a1Factory00");
+    const modem = await createAtModem({ link: createVirtualModemPair(config).hostLink, dialect: "auto" });
+    try {
+      const { imei, iccid, imsi } = await modem.readIdentity();
+      return { imei, iccid, ...(imsi === undefined ? {} : { imsi }) };
+    } finally {
+      await modem.close();
+    }
+  };
+}
+
 /**
  * Until the flash holds WiFi credentials, the device advertises on the air and waits for a provisioner
- * (`triadkit-sim provision`); then it stores the network and returns, and the device goes online.
+ * (`triadkit-sim provision`); then it stores the network and resolves true, and the device goes online. Resolves
+ * false when `shutdown` comes first.
  */
 async function provisionOverAir(
   state: SimulatedDeviceState,
   triad: AlibabaTriad,
   options: DeviceCommandOptions,
   io: CliIo,
-): Promise<void> {
+  shutdown?: Promise<NodeJS.Signals>,
+): Promise<boolean> {
   const networks = await loadSimulatedNetworks(options, io);
   if (networks === undefined)
     throw new CliUsageError("--air needs --wifi-file or --wifi (the networks the simulated WiFi knows)");
@@ -314,15 +436,14 @@ async function provisionOverAir(
   const stored = await wifiRecord.load(state.store);
   if (stored !== undefined) {
     const joined = await wifi.join(stored);
-    if (joined.ok) return;
+    if (joined.ok) return true;
     io.err(`triadkit-sim device: stored WiFi ${stored.ssid} did not join (${joined.reason}); provisioning again`);
   }
-  let verifier = await popVerifierRecord.load(state.store);
+  let verifier: PopVerifier | undefined = (await loadDeviceCredentials(state.store)).popVerifier;
   if (verifier === undefined && options.popFile !== undefined) {
     const pop = parsePop((await readFile(options.popFile, "utf8")).trim());
-    const v = derivePopVerifier(pop, new CryptoRandom().bytes(16));
-    verifier = { salt: toHex(v.salt), key: toHex(v.key) };
-    await popVerifierRecord.save(state.store, verifier);
+    verifier = derivePopVerifier(pop, new CryptoRandom().bytes(16));
+    await popVerifierRecord.save(state.store, { salt: toHex(verifier.salt), key: toHex(verifier.key) });
   }
   if (verifier === undefined) throw new CliUsageError("the flash holds no PoP verifier: give --pop-file <file> once");
   const air = await connectAir(options.air as string);
@@ -333,7 +454,7 @@ async function provisionOverAir(
   const service = createBleProvisioningService({
     peripheral: air.peripheral({ address }),
     wifi,
-    verifier: { v: 1, salt: fromHex(verifier.salt), key: fromHex(verifier.key) },
+    verifier,
     info: { firmware: "triadkit-sim", productKey: triad.productKey, deviceName: triad.deviceName },
   });
   service.on("popFailed", (f) =>
@@ -343,11 +464,16 @@ async function provisionOverAir(
   await service.start();
   io.out(`READY air-device ${address} ${triad.deviceName}`);
   try {
-    const joined = await new Promise<{ ssid: string }>((resolve) => service.once("joined", resolve));
+    const joined = await Promise.race([
+      new Promise<{ ssid: string }>((resolve) => service.once("joined", resolve)),
+      ...(shutdown === undefined ? [] : [shutdown.then(() => undefined)]),
+    ]);
+    if (joined === undefined) return false;
     const network = networks.find((n) => n.ssid === joined.ssid);
     if (network) await wifiRecord.save(state.store, { ssid: network.ssid, password: network.password });
     io.err(`triadkit-sim device: WiFi ${joined.ssid} joined over BLE provisioning`);
     await service.centralGone(); // let the provisioner read its last status before the radio goes quiet
+    return true;
   } finally {
     await service.stop().catch(() => undefined);
     await air.close();

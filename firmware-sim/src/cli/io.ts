@@ -1,41 +1,9 @@
-/**
- * What every `triadkit-sim` subcommand gets: where to write, and how it is told to stop. Conventions:
- * - stdout carries only machine-readable lines (`READY …`, results); logs and events go to stderr;
- * - throw {@link CliUsageError} for a usage problem (exit 2), anything else for a failure (exit 1);
- * - never write a secret (device/product secret, password, token) anywhere, and never take one on the command line.
- */
+/** The CLI plumbing lives in @triadkit/sdk (shared with `triadkit-station`); re-exported for the sim's commands. */
+
+import type { CliIo } from "@triadkit/sdk";
 import type { Command } from "commander";
 
-export interface CliIo {
-  /** One line to stdout (a newline is added). */
-  out(line: string): void;
-  /** One line to stderr (a newline is added). */
-  err(line: string): void;
-  /** Resolves on the first SIGINT or SIGTERM (long-running commands stop cleanly, then exit 0). */
-  shutdownSignal(): Promise<NodeJS.Signals>;
-}
-
-/** A usage error found by a command's own checks (exit code 2, like commander's own). */
-export class CliUsageError extends Error {
-  override readonly name = "CliUsageError";
-}
+export { type CliIo, CliUsageError, processIo } from "@triadkit/sdk";
 
 /** How a subcommand plugs into the program: `registerXCommand(program, io)`. */
 export type CommandRegistrar = (program: Command, io: CliIo) => void;
-
-export function processIo(): CliIo {
-  return {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-    shutdownSignal: () =>
-      new Promise((resolve) => {
-        const stop = (signal: NodeJS.Signals) => {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-          resolve(signal);
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      }),
-  };
-}

@@ -7,6 +7,7 @@ import { registerAirCommand } from "./air-command.js";
 import { registerBindingsCommand } from "./bindings-command.js";
 import { registerCloudCommand } from "./cloud-command.js";
 import { registerDeviceCommand } from "./device-command.js";
+import { registerFleetCommand } from "./fleet-command.js";
 import { type CliIo, CliUsageError, processIo } from "./io.js";
 import { registerModemCommand } from "./modem-command.js";
 import { registerProvisionCommand } from "./provision-command.js";
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerBindingsCommand(program, io);
   registerModemCommand(program, io);
   registerAirCommand(program, io);
+  registerFleetCommand(program, io);
 
   return program;
 }

@@ -131,7 +131,8 @@ export class DeviceInbox {
     this.deps.emit("request", { identity, topic, message });
     let code: number = REPLY_CODES.ok;
     try {
-      if (parsed.kind === "deviceinfo.update") {
+      // A tag update is an identity report when it carries identity tags; other tags (a shelf's codes) are plain.
+      if (parsed.kind === "deviceinfo.update" && hasIdentityTags(message.params)) {
         const value = decodeIdentityReport(payload).value;
         this.deps.emit("identityReport", { identity, value });
       } else if (parsed.kind === "event.post" && BINDING_IDENTIFIERS.has(parsed.identifier ?? "")) {
@@ -150,6 +151,15 @@ export class DeviceInbox {
     const body = encodeReply({ id: message.id, code, data: {}, message: text, method: message.method, version: "1.0" });
     this.deps.publish(topic, body);
   }
+}
+
+const IDENTITY_TAGS: readonly string[] = ["imei", "iccid", "imsi", "modem"];
+
+function hasIdentityTags(params: unknown): boolean {
+  return (
+    Array.isArray(params) &&
+    params.some((p) => IDENTITY_TAGS.includes((p as { attrKey?: unknown } | null)?.attrKey as string))
+  );
 }
 
 function safeReply(topic: string): string | undefined {

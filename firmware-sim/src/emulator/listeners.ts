@@ -70,7 +70,8 @@ export interface HttpRegisterHooks {
   readonly onRefused: (refusal: { code: ErrorCode; replyCode: number; username: string | undefined }) => void;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/** Writes `body` as a JSON response with its length. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json;charset=utf-8",

@@ -19,10 +19,12 @@ import {
   thingEnableTopic,
   verifyConnect,
 } from "@triadkit/protocol";
+import { nodeHmac } from "@triadkit/sdk";
 import { Aedes, type AuthenticateError, type Client } from "aedes";
 import { BindingMonitor, bindingMonitorOff } from "../binding/monitor.js";
 import { operatorMaySubscribe } from "../binding/operator.js";
 import { wireBindingMonitor } from "../binding/wire.js";
+import { ProductTablePush } from "../products/product-push.js";
 import { topicAllowed } from "./acl.js";
 import { CloudCalls } from "./cloud-calls.js";
 import { asDeviceRegistry, type DeviceRecord, type DeviceRegistry, deviceKey } from "./device-directory.js";
@@ -79,6 +81,7 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
   private readonly registrar: Registrar;
   private readonly servers: { mqtt: Server; mqtts?: Server; http?: Server };
   private closed = false;
+  private productPush: ProductTablePush | undefined;
 
   private constructor(
     private readonly broker: Aedes,
@@ -182,6 +185,16 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
   /** The binding monitor (docs/binding.md). Throws `config.invalid` when started without the `bindings` option. */
   get binding(): BindingMonitor {
     return this.monitor ?? bindingMonitorOff();
+  }
+
+  /** Product recommendation tables: push to devices over `UpdateProductTable`, acknowledged versions. */
+  get products(): ProductTablePush {
+    this.productPush ??= new ProductTablePush({
+      invokeService: (identity, name, params, options) => this.invokeService(identity, name, params, options),
+      isOnline: (identity) => this.isOnline(identity),
+      nowMs: () => this.options.clock.nowMs(),
+    });
+    return this.productPush;
   }
 
   /** Devices with a live session, in login order. */
@@ -324,7 +337,8 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
   private authenticateDevice(client: Client, creds: { clientId: string; username: string; password: string }) {
     const identity = Registrar.isTokenLogin(creds.clientId)
       ? this.registrar.verifyTokenLogin(creds)
-      : verifyConnect(creds, (id) => this.registry.lookupSecret(id), this.options.verify).identity;
+      : verifyConnect(creds, (id) => this.registry.lookupSecret(id), { hmac: nodeHmac, ...this.options.verify })
+          .identity;
     if (this.registry.get(identity)?.status === "disabled") {
       throw new TriadkitError("emulator.device_disabled", "the device is disabled", { ...identityOnly(identity) });
     }
