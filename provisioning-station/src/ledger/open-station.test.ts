@@ -1,0 +1,81 @@
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expectTriadkitErrorAsync } from "@triadkit/protocol";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { STATION_KEY_ENV } from "../keys/station-key.js";
+import { testClock } from "./__tests__/fixtures.js";
+import { openStation } from "./open-station.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "tk-station-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("openStation", () => {
+  it("creates database, key file (0600), pool and first pool key on first run; reopens them after", async () => {
+    const dbPath = join(dir, "ledger.db");
+    const s1 = await openStation({ dbPath, now: testClock(), operator: "installer" });
+    expect(s1.created).toEqual({ database: true, keyFile: true });
+    expect(s1.keyFile).toEqual({ path: `${dbPath}.key`, source: "default" });
+    expect(statSync(`${dbPath}.key`).mode & 0o777).toBe(0o600);
+    expect(s1.stationId).toMatch(/^st-[0-9a-f]{16}$/);
+    expect(s1.poolId).toMatch(/^[0-9a-f]{32}$/);
+    const entries = await s1.ledger.auditEntries(s1.stationId, 0, 10);
+    expect(entries.map((e) => [e.action, e.operator])).toEqual([
+      ["station.add", "installer"],
+      ["keys.create", "installer"],
+    ]);
+    await s1.close();
+    const s2 = await openStation({ dbPath, now: testClock(2_000_000_000_000) });
+    expect(s2.created).toEqual({ database: false, keyFile: false });
+    expect([s2.stationId, s2.poolId, s2.keyring.keyVersion]).toEqual([s1.stationId, s1.poolId, 1]);
+    expect(await s2.verifyAudit()).toMatchObject({ ok: true, entries: 2, headSeq: 2 });
+    await s2.close();
+  });
+
+  it("takes the key file from the option, then TRIADKIT_STATION_KEY_FILE", async () => {
+    const dbPath = join(dir, "ledger.db");
+    const keyFile = join(dir, "custom.key");
+    const s = await openStation({ dbPath, env: { [STATION_KEY_ENV]: keyFile } });
+    expect(s.keyFile).toEqual({ path: keyFile, source: "env" });
+    await s.close();
+    const again = await openStation({ dbPath, keyFile, env: { [STATION_KEY_ENV]: "/nowhere" } });
+    expect(again.keyFile.source).toBe("option");
+    await again.close();
+  });
+
+  it("refuses an existing ledger without its key file, with another station's key, or an open key file", async () => {
+    const dbPath = join(dir, "ledger.db");
+    const s = await openStation({ dbPath });
+    await s.close();
+    await expectTriadkitErrorAsync(
+      () => openStation({ dbPath, keyFile: join(dir, "missing.key") }),
+      "keys.missing_key_file",
+    );
+    const stranger = await openStation({ dbPath: join(dir, "other.db") });
+    await stranger.close();
+    await expectTriadkitErrorAsync(() => openStation({ dbPath, keyFile: join(dir, "other.db.key") }), "keys.wrong_key");
+    // Same station id, different root material: also the wrong key.
+    const twin = await openStation({ dbPath: join(dir, "twin.db"), stationId: s.stationId });
+    await twin.close();
+    await expectTriadkitErrorAsync(() => openStation({ dbPath, keyFile: join(dir, "twin.db.key") }), "keys.wrong_key");
+    chmodSync(`${dbPath}.key`, 0o644);
+    await expectTriadkitErrorAsync(() => openStation({ dbPath }), "keys.bad_key_file");
+    chmodSync(`${dbPath}.key`, 0o600);
+    const ok = await openStation({ dbPath });
+    expect(await ok.verifyAudit()).toMatchObject({ ok: true });
+    await ok.close();
+  });
+
+  it("a copy of the database keeps its pool; the original key file opens the copy", async () => {
+    const dbPath = join(dir, "ledger.db");
+    const s = await openStation({ dbPath });
+    await s.close();
+    copyFileSync(dbPath, join(dir, "copy.db"));
+    const c = await openStation({ dbPath: join(dir, "copy.db"), keyFile: `${dbPath}.key` });
+    expect(c.poolId).toBe(s.poolId);
+    await c.close();
+  });
+});
