@@ -15,7 +15,12 @@ export interface Run {
 }
 
 export function startSim(args: readonly string[]): Run {
-  const child = spawn(process.execPath, [simBin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  return startNode(simBin, args);
+}
+
+/** Runs a Node script (`node <script> <args>`) and collects its output, as {@link startSim} does. */
+export function startNode(script: string, args: readonly string[], cwd = root): Run {
+  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout?.on("data", (d: Buffer) => {

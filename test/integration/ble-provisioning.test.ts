@@ -73,6 +73,49 @@ describe("BLE provisioning over the virtual radio", () => {
     });
   }
 
+  it("answers a flight in order when each notification is slow (a remote radio): fragments never interleave", async () => {
+    // Regression: across processes every notify is asynchronous; answering the messages of one flight concurrently
+    // interleaved their MTU-23 fragments and the provisioner timed out.
+    const air = createAir({ mtu: 23 });
+    const pop = generatePop(random.bytes(16));
+    const wifi = new SimulatedWifiManager({
+      networks: [{ ssid: "factory-lab", password: "pw-123456" }],
+      joinDelayMs: 5,
+    });
+    const slow = air.peripheral({ address: "c0ffee000002", maxMtu: 23 });
+    const notify = slow.notify.bind(slow);
+    let notifies = 0;
+    slow.notify = async (uuid, data) => {
+      notifies++;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      return notify(uuid, data);
+    };
+    const service = createBleProvisioningService({
+      peripheral: slow,
+      wifi,
+      verifier: derivePopVerifier(pop, random.bytes(16)),
+      info,
+    });
+    await service.start();
+    const client = await BleProvisioningClient.connect({
+      central: air.central(),
+      address: "c0ffee000002",
+      pop,
+      mtu: 23,
+    });
+    const result = await provisionWifi(client, {
+      ssid: "factory-lab",
+      password: "pw-123456",
+      bindToken: random.bytes(16),
+      pollMs: 20,
+    });
+    expect(result.status).toMatchObject({ type: "status", state: "connected" });
+    expect(notifies).toBeGreaterThan(6); // the answers really were fragmented
+    await client.close();
+    await service.stop();
+    await air.close();
+  });
+
   it("a wrong WiFi password reports auth_error; a retry in place succeeds without a reboot", async () => {
     const { air, pop, service, central } = setup();
     await service.start();

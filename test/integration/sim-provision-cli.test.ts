@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe("triadkit-sim provision", () => {
-  it.each([247])("provisions a device waiting on an air with MTU %i; the device then goes online", async (mtu) => {
+  it.each([23, 247])("provisions a device waiting on an air with MTU %i; the device then goes online", async (mtu) => {
     const air = startSim(["air", "--port", "0", "--mtu", String(mtu)]);
     const cloud = startSim(["cloud", "--port", "0", "--triads", join(dir, "triads.csv")]);
     const runs = [air, cloud];
@@ -63,7 +63,7 @@ describe("triadkit-sim provision", () => {
           "--ssid",
           "lab-wifi",
         ].concat(["--password-file", join(dir, "password.txt"), "--air", airUrl, "--json"]),
-        { cwd: root, encoding: "utf8", timeout: 30_000 },
+        { cwd: root, encoding: "utf8", timeout: 90_000 },
       );
       expect(provision.status, provision.stderr.slice(-1200)).toBe(0);
       const steps = provision.stdout
@@ -149,7 +149,7 @@ describe("triadkit-sim provision", () => {
 /** Runs the CLI without blocking this process's event loop (the SoftAP service under test lives here). */
 function runSim(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], timeout: 90_000 });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
