@@ -131,6 +131,17 @@ export async function openSheetSource(
  * `options.encoding` to CSV only (xlsx text is always Unicode); both are ignored for the other kind.
  */
 export async function openTriadSheet(path: string, options: SheetReadOptions = {}): Promise<OpenedTriadSheet> {
+  try {
+    return await openOnce(path, options);
+  } catch (err) {
+    // A streamed zip entry that did not match the zip directory before any row was handed out: read the file once
+    // more from the start (a file still being copied in, a pipeline hiccup). A second mismatch is the answer.
+    if (err instanceof TriadkitError && err.context?.integrity === true) return await openOnce(path, options);
+    throw err;
+  }
+}
+
+async function openOnce(path: string, options: SheetReadOptions): Promise<OpenedTriadSheet> {
   const format = checkFormat(options.format);
   const source = await openSheetSource(path, options);
   const names: string[] = [];

@@ -9,10 +9,18 @@
  * - when the zip stores sheets before sharedStrings.xml (LibreOffice and Excel do), exceljs parks each sheet in a
  *   temporary file and parses it once the whole zip is read; the rows still stream, and progress reaches the file
  *   size before the rows come.
+ *
+ * And one guard of ours: the zip's central directory (read first, from the end of the file) gives every entry's size
+ * and CRC-32, and each worksheet and the shared-string table exceljs parses is counted and checked against it when
+ * its stream ends. A streamed entry that comes out short or different — a file cut short, a damaged zip, or the
+ * streaming pipeline losing bytes — is `import.unreadable_file` (details `integrity: true`), never a sheet that
+ * quietly lacks its last rows or its header's strings.
  */
 import { createReadStream } from "node:fs";
-import { Transform } from "node:stream";
+import { createRequire } from "node:module";
+import { Readable, Transform } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { crc32 } from "node:zlib";
 import { TriadkitError } from "@triadkit/protocol";
 import ExcelJS from "exceljs";
 import { type Cell, cellFromExcel } from "./cells.js";
@@ -26,7 +34,51 @@ export interface XlsxSourceOptions {
 /** The private exceljs 4.4 methods whose input is re-decoded (see the module comment). */
 interface ReaderInternals {
   _parseWorksheet(iterator: AsyncIterable<Buffer | string>, sheetNo: string): Generator<unknown>;
-  _parseSharedStrings(entry: { setEncoding(encoding: BufferEncoding): unknown }): AsyncGenerator<unknown>;
+  _parseSharedStrings(entry: Readable): AsyncGenerator<unknown>;
+}
+
+/** What the central directory says of one entry. */
+interface CentralEntry {
+  readonly size: number;
+  readonly crc32: number;
+}
+
+/** The part of unzipper (exceljs's own zip reader, a direct dependency of ours too) used here. */
+interface UnzipperOpen {
+  Open: {
+    file(path: string): PromiseLike<{ files: { path: string; uncompressedSize: number; crc32: number }[] }>;
+  };
+}
+
+const unzipper = createRequire(import.meta.url)("unzipper") as UnzipperOpen;
+
+/** Every entry's size and CRC-32 from the zip's central directory; `import.unreadable_file` when there is none. */
+async function centralDirectory(path: string): Promise<Map<string, CentralEntry>> {
+  try {
+    const directory = await unzipper.Open.file(path);
+    return new Map(directory.files.map((f) => [f.path, { size: f.uncompressedSize, crc32: f.crc32 >>> 0 }]));
+  } catch (err) {
+    throw new TriadkitError(
+      "import.unreadable_file",
+      "the file is not a whole xlsx workbook: its zip directory cannot be read (cut short or not an xlsx file)",
+      undefined,
+      { cause: err },
+    );
+  }
+}
+
+/** The error for an entry whose streamed bytes differ from what the central directory promises. */
+function entryMismatch(entry: string, bytes: number, expected: CentralEntry | undefined): TriadkitError {
+  const what =
+    expected === undefined
+      ? "is not in the zip directory"
+      : bytes === expected.size
+        ? "does not match its CRC-32"
+        : `came out ${bytes} bytes long instead of ${expected.size}`;
+  return new TriadkitError("import.unreadable_file", `the xlsx file is damaged: ${entry} ${what}`, {
+    entry,
+    integrity: true,
+  });
 }
 
 interface StreamedWorksheet {
@@ -35,34 +87,50 @@ interface StreamedWorksheet {
 }
 
 /**
- * Decodes a worksheet stream in whole characters. `failed` rejects when the zip cannot be read further: exceljs would
- * otherwise wait forever for the rest of a sheet entry whose zip stream failed (a truncated file).
+ * Decodes one zip entry's stream in whole characters, counting its bytes and their CRC-32 and checking both against
+ * the central directory when the stream ends. `failed` rejects when the zip cannot be read further: exceljs would
+ * otherwise wait forever for the rest of a sheet entry whose zip stream failed.
  */
-async function* utf8Text(chunks: AsyncIterable<Buffer | string>, failed: Promise<never>): AsyncGenerator<string> {
+async function* checkedText(
+  chunks: AsyncIterable<Buffer | string>,
+  entry: string,
+  expected: CentralEntry | undefined,
+  failed: Promise<never>,
+): AsyncGenerator<string> {
   const decoder = new StringDecoder("utf8");
   const iterator = chunks[Symbol.asyncIterator]();
+  let bytes = 0;
+  let crc = 0;
   for (;;) {
     const next = await Promise.race([iterator.next(), failed]);
     if (next.done) break;
-    const text = typeof next.value === "string" ? next.value : decoder.write(next.value);
+    const chunk = next.value;
+    bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+    crc = crc32(chunk, crc);
+    const text = typeof chunk === "string" ? chunk : decoder.write(chunk);
     if (text !== "") yield text;
+  }
+  if (expected === undefined || bytes !== expected.size || crc >>> 0 !== expected.crc32) {
+    throw entryMismatch(entry, bytes, expected);
   }
   const tail = decoder.end();
   if (tail !== "") yield tail;
 }
 
-function decodeWholeCharacters(reader: object, failed: Promise<never>): void {
+function decodeAndCheck(reader: object, central: ReadonlyMap<string, CentralEntry>, failed: Promise<never>): void {
   const internals = reader as Partial<ReaderInternals>;
   const parseWorksheet = internals._parseWorksheet;
   const parseSharedStrings = internals._parseSharedStrings;
   if (typeof parseWorksheet !== "function" || typeof parseSharedStrings !== "function") {
     throw new TriadkitError("internal.unexpected", "this exceljs version has no streaming reader internals to fix");
   }
-  internals._parseWorksheet = (iterator, sheetNo) => parseWorksheet.call(reader, utf8Text(iterator, failed), sheetNo);
-  internals._parseSharedStrings = (entry) => {
-    entry.setEncoding("utf8");
-    return parseSharedStrings.call(reader, entry);
-  };
+  const checked = (chunks: AsyncIterable<Buffer | string>, entry: string) =>
+    checkedText(chunks, entry, central.get(entry), failed);
+  internals._parseWorksheet = (iterator, sheetNo) =>
+    parseWorksheet.call(reader, checked(iterator, `xl/worksheets/sheet${sheetNo}.xml`), sheetNo);
+  // exceljs reads the shared strings through its own stream iterator (on/pause/resume): hand it a stream.
+  internals._parseSharedStrings = (entry) =>
+    parseSharedStrings.call(reader, Readable.from(checked(entry, "xl/sharedStrings.xml")));
 }
 
 function rowCells(values: unknown): Cell[] {
@@ -85,6 +153,7 @@ function unreadable(err: unknown, row?: number): TriadkitError {
 
 /** Opens an xlsx file as a {@link RawSource}; sheets and rows are read lazily, in file order. */
 export async function openXlsxSource(path: string, options: XlsxSourceOptions): Promise<RawSource> {
+  const central = await centralDirectory(path);
   const file = createReadStream(path, { highWaterMark: 256 * 1024 });
   let bytesRead = 0;
   const counted = new Transform({
@@ -117,7 +186,7 @@ export async function openXlsxSource(path: string, options: XlsxSourceOptions): 
     styles: "ignore",
     entries: "ignore",
   });
-  decodeWholeCharacters(reader, failed);
+  decodeAndCheck(reader, central, failed);
 
   async function* rowsOf(sheet: StreamedWorksheet): AsyncGenerator<RawRow> {
     let last = 0;

@@ -87,18 +87,44 @@ describe("a truncated xlsx", () => {
     expect(count).toBe(20_000);
   });
 
-  it("ends with import.unreadable_file instead of waiting forever for the rest of the sheet", async () => {
+  it("is refused before any row: a zip cut short has no central directory", async () => {
     const whole = sharedStringsFirstXlsx(rows);
     const path = tmp.file("cut.xlsx");
     await writeFile(path, whole.subarray(0, Math.floor(whole.length * 0.7)));
+    await expect(openTriadSheet(path)).rejects.toMatchObject({
+      code: "import.unreadable_file",
+      message: expect.stringContaining("zip directory"),
+    });
+  }, 10_000);
+
+  it("refuses a workbook whose shared-string table does not match the zip directory, twice read", async () => {
+    const whole = sharedStringsFirstXlsx(rows);
+    const at = whole.indexOf(Buffer.from('count="0"'));
+    expect(at).toBeGreaterThan(0);
+    const damaged = Buffer.from(whole);
+    damaged[at + 7] = 0x31; // count="1", same length
+    const path = tmp.file("strings.xlsx");
+    await writeFile(path, damaged);
+    await expect(openTriadSheet(path)).rejects.toMatchObject({
+      code: "import.unreadable_file",
+      message: expect.stringContaining("xl/sharedStrings.xml does not match its CRC-32"),
+      context: { entry: "xl/sharedStrings.xml", integrity: true },
+    });
+  });
+
+  it("ends with import.unreadable_file when a sheet's bytes do not match the zip directory's CRC-32", async () => {
+    const whole = sharedStringsFirstXlsx(rows);
+    // The zip stores entries uncompressed: change one character of a secret in place, sizes unchanged.
+    const at = whole.indexOf(Buffer.from(genieSecret(12_345)));
+    expect(at).toBeGreaterThan(0);
+    const damaged = Buffer.from(whole);
+    damaged[at] = damaged[at] === 0x41 ? 0x42 : 0x41;
+    const path = tmp.file("flipped.xlsx");
+    await writeFile(path, damaged);
     const opened = await openTriadSheet(path);
     const issues: ImportIssue[] = [];
-    let count = 0;
-    for await (const item of opened.items) {
-      if (item.kind === "row") count++;
-      else issues.push(item.value);
-    }
-    expect(count).toBeLessThan(20_000);
-    expect(issues.map((i) => [i.code, i.column])).toEqual([["import.unreadable_file", ""]]);
+    for await (const item of opened.items) if (item.kind === "issue") issues.push(item.value);
+    expect(issues.map((i) => i.code)).toEqual(["import.unreadable_file"]);
+    expect(issues[0]?.message).toContain("xl/worksheets/sheet1.xml does not match its CRC-32");
   }, 10_000);
 });
