@@ -16,6 +16,7 @@ import {
   tryParseTopic,
 } from "@triadkit/protocol";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { expect, onTestFinished } from "vitest";
 
 /** The OS CSPRNG in the SDK's `Random` shape (secrets in tests still come from a CSPRNG). */
 export const osRandom = { bytes: (n: number) => new Uint8Array(randomBytes(n)) };
@@ -123,7 +124,10 @@ export async function autoRespond(client: MqttClient, triad: AlibabaTriad, handl
   ]);
 }
 
-/** Collects an emulator event's argument lists into an array, for later assertions. */
+/**
+ * Collects an emulator event's argument lists into an array, for later assertions. Called inside a test, the listener
+ * is removed when that test finishes, so an emulator shared by a file's tests does not pile listeners up.
+ */
 export function collect<K extends keyof PlatformEmulatorEvents>(
   emulator: PlatformEmulator,
   event: K,
@@ -131,5 +135,10 @@ export function collect<K extends keyof PlatformEmulatorEvents>(
   const seen: PlatformEmulatorEvents[K][] = [];
   const listener = (...args: PlatformEmulatorEvents[K]) => seen.push(args);
   emulator.on(event, listener as never);
+  if (expect.getState().currentTestName !== undefined) {
+    onTestFinished(() => {
+      emulator.off(event, listener as never);
+    });
+  }
   return seen;
 }
