@@ -23,12 +23,17 @@ export { crc32 } from "./util/crc32.js";
 export {
   type Hmac,
   type HmacAlgorithm,
+  type HmacKeyer,
   hmacText,
   isSignMethod,
+  type KeyedHmac,
+  keyerOf,
   nobleHmac,
+  nobleKeyer,
   parseSignMethod,
   SIGN_METHOD_BYTES,
   SIGN_METHODS,
   type SignMethod,
+  signMethodAlgorithm,
   WEAK_SIGN_METHODS,
 } from "./util/hmac.js";

@@ -1,6 +1,14 @@
-import { type HmacAlgorithm, nobleHmac, signConnect, toHex, verifyConnect } from "@triadkit/protocol";
+import {
+  createConnectSigner,
+  type HmacAlgorithm,
+  nobleHmac,
+  nobleKeyer,
+  signConnect,
+  toHex,
+  verifyConnect,
+} from "@triadkit/protocol";
 import { describe, expect, it } from "vitest";
-import { nodeHmac } from "./node-hmac.js";
+import { nodeHmac, nodeKeyer } from "./node-hmac.js";
 
 // A seeded generator (xorshift32) so a failure reproduces.
 function seeded(seed: number) {
@@ -21,6 +29,14 @@ function bytes(next: () => number, max: number): Uint8Array {
 
 const ALGS: HmacAlgorithm[] = ["sha256", "sha1", "md5"];
 
+/** String keys and messages: ASCII, non-ASCII, lone surrogates (UTF-8 encoders write U+FFFD), empty. */
+const TEXT_CASES = [
+  ["QjQDfDGNfQhzBylLdrZmP7n9oEmldTQx", "clientIda1&dndeviceNamedn"],
+  ["密钥-ÄÖ-🔑", "内容 content 🙂"],
+  ["bad\ud800key", "x\udc00y"],
+  ["", ""],
+] as const;
+
 describe("nodeHmac", () => {
   it("agrees byte-for-byte with nobleHmac on random keys and messages (incl. empty and > block size keys)", () => {
     const next = seeded(0x7a1d);
@@ -34,12 +50,7 @@ describe("nodeHmac", () => {
 
   it("treats string keys and data as UTF-8, like nobleHmac and like the bytes (incl. non-ASCII, lone surrogate)", () => {
     const enc = new TextEncoder();
-    for (const [key, data] of [
-      ["QjQDfDGNfQhzBylLdrZmP7n9oEmldTQx", "clientIda1&dndeviceNamedn"],
-      ["密钥-ÄÖ-🔑", "内容 content 🙂"],
-      ["bad\ud800key", "x\udc00y"],
-      ["", ""],
-    ] as const) {
+    for (const [key, data] of TEXT_CASES) {
       for (const alg of ALGS) {
         const fromBytes = toHex(nobleHmac(alg, enc.encode(key), enc.encode(data)));
         expect(toHex(nodeHmac(alg, key, data))).toBe(fromBytes);
@@ -70,6 +81,50 @@ describe("nodeHmac", () => {
             hmac: nodeHmac,
           }),
         ).toThrow(/does not match/);
+      }
+    }
+  });
+});
+
+describe("nodeKeyer", () => {
+  it("agrees byte-for-byte with nobleHmac and nobleKeyer, reusing one prepared key for many messages", () => {
+    const next = seeded(0x4b3e);
+    for (let i = 0; i < 150; i++) {
+      const alg = ALGS[i % 3] as HmacAlgorithm;
+      const key = bytes(next, 150);
+      const native = nodeKeyer(alg, key);
+      const pure = nobleKeyer(alg, key);
+      for (let k = 0; k < 4; k++) {
+        const data = bytes(next, 300);
+        const expected = toHex(nobleHmac(alg, key, data));
+        expect(toHex(native(data)), `case ${i}.${k} ${alg}`).toBe(expected);
+        expect(toHex(pure(data)), `case ${i}.${k} ${alg} noble`).toBe(expected);
+      }
+    }
+  });
+
+  it("treats string keys and data as UTF-8 (incl. non-ASCII, lone surrogate, empty)", () => {
+    const enc = new TextEncoder();
+    for (const [key, data] of TEXT_CASES) {
+      for (const alg of ALGS) {
+        const fromBytes = toHex(nobleHmac(alg, enc.encode(key), enc.encode(data)));
+        expect(toHex(nodeKeyer(alg, key)(data))).toBe(fromBytes);
+        expect(toHex(nodeKeyer(alg, enc.encode(key))(enc.encode(data)))).toBe(fromBytes);
+        expect(toHex(nobleKeyer(alg, key)(data))).toBe(fromBytes);
+      }
+    }
+  });
+
+  it("gives createConnectSigner the same credentials as signConnect, and verifyConnect accepts them", () => {
+    const triad = { productKey: "a1NodeHmac0", deviceName: "dev-01", deviceSecret: "s3cr3t-ÄÖ-key" };
+    for (const signMethod of ["hmacsha256", "hmacsha1", "hmacmd5"] as const) {
+      for (const style of ["node", "c"] as const) {
+        const sign = createConnectSigner({ triad, style, signMethod, keyer: nodeKeyer });
+        for (const timestampMs of [1_700_000_000_123, 1_700_000_000_124, "2524608000000"]) {
+          const creds = sign(timestampMs);
+          expect(creds).toEqual(signConnect({ triad, style, signMethod, timestampMs }));
+          expect(verifyConnect(creds, () => triad.deviceSecret, { hmac: nodeHmac }).identity.deviceName).toBe("dev-01");
+        }
       }
     }
   });

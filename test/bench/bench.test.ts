@@ -43,7 +43,7 @@ describe("npm run bench", () => {
     const printed = out.join("\n");
     expect(printed).toMatch(/^machine: \d+ × /);
     expect(printed).toMatch(
-      /\[(PASS|SHORT)\] signConnect hmacsha1 .* \| baseline .* \| ratio \d+\.\d\d× \| goal ≥ 10×/,
+      /\[(PASS|SHORT)\] createConnectSigner hmacsha1\b.* \| baseline .* \| ratio \d+\.\d\d× \| goal ≥ 10×/,
     );
   });
 

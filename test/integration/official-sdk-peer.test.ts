@@ -4,7 +4,14 @@
  * code and ours must agree byte for byte.
  */
 import { createRequire } from "node:module";
-import { signConnect, signSubDevice } from "@triadkit/protocol";
+import {
+  type ConnectSignerOptions,
+  createConnectSigner,
+  nobleKeyer,
+  signConnect,
+  signSubDevice,
+} from "@triadkit/protocol";
+import { nodeKeyer } from "@triadkit/sdk";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
@@ -29,6 +36,28 @@ function theirs(config: Record<string, unknown>, ts: number) {
   return model.genConnectPrarms();
 }
 
+/** The SDK's config and our signer options for the same device (HMAC-SHA1, the SDK's clientId fields). */
+function sameDevice(pk: string, dn: string, ds: string, cid: string | undefined, tls: boolean) {
+  const config: Record<string, unknown> = { productKey: pk, deviceName: dn, deviceSecret: ds, tls };
+  if (cid !== undefined) config.clientId = cid;
+  const options: ConnectSignerOptions = {
+    triad: { productKey: pk, deviceName: dn, deviceSecret: ds },
+    style: "node",
+    signMethod: "hmacsha1",
+    secureMode: tls ? 2 : 3,
+    ...(cid === undefined ? {} : { clientIdCore: cid }),
+    extraFields: [
+      ["lan", "NodeJS"],
+      ["_v", sdkVersion],
+    ],
+  };
+  return { config, options };
+}
+
+const device = fc
+  .tuple(productKey, deviceName, deviceSecret, clientIdCore, fc.boolean())
+  .map(([pk, dn, ds, cid, tls]) => sameDevice(pk, dn, ds, cid, tls));
+
 describe("official alibabacloud-iot-device-sdk as the judge", () => {
   afterEach(() => vi.restoreAllMocks());
 
@@ -39,38 +68,35 @@ describe("official alibabacloud-iot-device-sdk as the judge", () => {
   it("connect clientId, username and password are byte-identical for 250 random cases", () => {
     let cases = 0;
     fc.assert(
-      fc.property(
-        productKey,
-        deviceName,
-        deviceSecret,
-        clientIdCore,
-        timestamp,
-        fc.boolean(),
-        (pk, dn, ds, cid, ts, tls) => {
-          const config: Record<string, unknown> = { productKey: pk, deviceName: dn, deviceSecret: ds, tls };
-          if (cid !== undefined) config.clientId = cid;
-          const expected = theirs(config, ts);
-          const ours = signConnect({
-            triad: { productKey: pk, deviceName: dn, deviceSecret: ds },
-            style: "node",
-            signMethod: "hmacsha1",
-            timestampMs: ts,
-            secureMode: tls ? 2 : 3,
-            ...(cid === undefined ? {} : { clientIdCore: cid }),
-            extraFields: [
-              ["lan", "NodeJS"],
-              ["_v", sdkVersion],
-            ],
-          });
-          expect(ours.password).toBe(expected.password);
-          expect(ours.username).toBe(expected.username);
-          expect(ours.clientId).toBe(expected.clientId);
-          cases++;
-        },
-      ),
+      fc.property(device, timestamp, ({ config, options }, ts) => {
+        const expected = theirs(config, ts);
+        const ours = signConnect({ ...options, timestampMs: ts });
+        expect(ours.password).toBe(expected.password);
+        expect(ours.username).toBe(expected.username);
+        expect(ours.clientId).toBe(expected.clientId);
+        cases++;
+      }),
       { numRuns: 250, seed: 20261123 },
     );
     expect(cases).toBe(250);
+  });
+
+  it("a per-device createConnectSigner (nodeKeyer and nobleKeyer) agrees over 100 random devices × 5 timestamps", () => {
+    let cases = 0;
+    fc.assert(
+      fc.property(device, fc.array(timestamp, { minLength: 5, maxLength: 5 }), ({ config, options }, stamps) => {
+        const native = createConnectSigner({ ...options, keyer: nodeKeyer });
+        const pure = createConnectSigner({ ...options, keyer: nobleKeyer });
+        for (const ts of stamps) {
+          const { clientId, username, password } = theirs(config, ts);
+          expect(native(ts)).toEqual({ clientId, username, password });
+          expect(pure(ts)).toEqual({ clientId, username, password });
+          cases++;
+        }
+      }),
+      { numRuns: 100, seed: 20261124 },
+    );
+    expect(cases).toBe(500);
   });
 
   it("the SDK's sha256 label still signs SHA-1 (its bug); ours signs what the label says", () => {

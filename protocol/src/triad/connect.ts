@@ -1,5 +1,14 @@
 import { fail } from "../errors.js";
-import { type Hmac, parseSignMethod, type SignMethod } from "../util/hmac.js";
+import { toHex } from "../util/bytes.js";
+import {
+  type Hmac,
+  type HmacKeyer,
+  keyerOf,
+  nobleKeyer,
+  parseSignMethod,
+  type SignMethod,
+  signMethodAlgorithm,
+} from "../util/hmac.js";
 import type { AlibabaTriad } from "./alibaba.js";
 import {
   alibabaSignContent,
@@ -9,7 +18,6 @@ import {
   formatClientId,
   formatTimestamp,
   type HexCase,
-  signHex,
 } from "./signing.js";
 
 /**
@@ -75,37 +83,77 @@ export function connectSignContent(core: string, productKey: string, deviceName:
 
 /** Computes the MQTT CONNECT clientId, username and password for an Alibaba Cloud IoT triad. */
 export function signConnect(input: ConnectSignInput): ConnectCredentials {
-  const style = input.style ?? "node";
-  const { productKey, deviceName, deviceSecret } = input.triad;
-  const signMethod = input.signMethod === undefined ? DEFAULT_SIGN_METHOD : parseSignMethod(input.signMethod);
-  const secureMode = input.secureMode ?? 2;
+  return createConnectSigner(input)(input.timestampMs);
+}
+
+/** Options of {@link createConnectSigner}: those of {@link signConnect} without the per-call timestamp. */
+export interface ConnectSignerOptions extends Omit<ConnectSignInput, "timestampMs"> {
+  /**
+   * Prepares the HMAC once per signer (e.g. the sdk's node:crypto `nodeKeyer`). Default: {@link keyerOf} the
+   * `hmac` when one is given, else {@link nobleKeyer}.
+   */
+  readonly keyer?: HmacKeyer;
+}
+
+/**
+ * Signs a device's connect credentials for one timestamp: `(timestampMs) => credentials`, byte-identical to
+ * `signConnect({ ...options, timestampMs })`. `timestampMs` is required in `node` style; `c` defaults to
+ * {@link FIXED_TIMESTAMP_MS}.
+ */
+export type ConnectSigner = (timestampMs?: number | string | bigint) => ConnectCredentials;
+
+/** Newline is in neither a clientId core nor a field (both refuse whitespace): it marks where the timestamp goes. */
+const SLOT = "\n";
+
+/**
+ * A per-device signer for a device that signs repeatedly (every connect attempt): validates the triad's clientId
+ * core, fields and sign method once, prepares the HMAC key once (through `keyer`) and precomputes the constant parts
+ * of the clientId, the username and the sign content, so each call only formats the timestamp and runs one HMAC.
+ * The signer holds the secret (inside the prepared HMAC): treat it as a secret.
+ */
+export function createConnectSigner(options: ConnectSignerOptions): ConnectSigner {
+  const style = options.style ?? "node";
+  const { productKey, deviceName, deviceSecret } = options.triad;
+  const signMethod = options.signMethod === undefined ? DEFAULT_SIGN_METHOD : parseSignMethod(options.signMethod);
+  const secureMode = options.secureMode ?? 2;
   if (secureMode !== 2 && secureMode !== 3) {
     return fail("triad.unsupported_secure_mode", "securemode must be 2 (TLS) or 3 (TCP)", { secureMode });
   }
-  if (input.timestampMs === undefined && style === "node") {
-    return fail("triad.bad_timestamp", "node-style signing needs a timestampMs from the device clock");
-  }
-  const timestamp = formatTimestamp(input.timestampMs ?? FIXED_TIMESTAMP_MS);
-  const core = input.clientIdCore ?? defaultClientIdCore(productKey, deviceName, style);
+  const core = options.clientIdCore ?? defaultClientIdCore(productKey, deviceName, style);
   checkClientIdCore(core);
-  const head = input.headFields ?? [];
-  const extra = input.extraFields ?? [];
+  const head = options.headFields ?? [];
+  const extra = options.extraFields ?? [];
   checkClientIdFields([...head, ...extra], RESERVED_FIELDS);
 
   const fields: ClientIdField[] =
     style === "c"
-      ? [["timestamp", timestamp], ...head, ["securemode", String(secureMode)], ["signmethod", signMethod], ...extra]
-      : [["securemode", String(secureMode)], ["signmethod", signMethod], ["timestamp", timestamp], ...head, ...extra];
-  const hexCase = input.hexCase ?? (style === "c" ? "upper" : "lower");
-  return {
-    clientId: formatClientId(core, fields),
-    username: connectUsername(productKey, deviceName),
-    password: signHex(
-      signMethod,
-      deviceSecret,
-      connectSignContent(core, productKey, deviceName, timestamp),
-      hexCase,
-      input.hmac,
-    ),
+      ? [["timestamp", SLOT], ...head, ["securemode", String(secureMode)], ["signmethod", signMethod], ...extra]
+      : [["securemode", String(secureMode)], ["signmethod", signMethod], ["timestamp", SLOT], ...head, ...extra];
+  const [idHead = "", idTail = ""] = formatClientId(core, fields).split(SLOT);
+  const username = connectUsername(productKey, deviceName);
+  // The sign content's keys sort clientId < deviceName < productKey < timestamp: the timestamp comes last.
+  const contentHead = connectSignContent(core, productKey, deviceName, "");
+  const upper = (options.hexCase ?? (style === "c" ? "upper" : "lower")) === "upper";
+  const keyer = options.keyer ?? (options.hmac === undefined ? nobleKeyer : keyerOf(options.hmac));
+  const mac = keyer(signMethodAlgorithm(signMethod), deviceSecret);
+  let last: { readonly timestamp: string; readonly creds: ConnectCredentials } | undefined;
+
+  return (timestampMs) => {
+    if (timestampMs === undefined && style === "node") {
+      return fail("triad.bad_timestamp", "node-style signing needs a timestampMs from the device clock");
+    }
+    const timestamp =
+      typeof timestampMs === "number" && Number.isSafeInteger(timestampMs) && timestampMs >= 0
+        ? String(timestampMs)
+        : formatTimestamp(timestampMs ?? FIXED_TIMESTAMP_MS);
+    // C style on the fixed timestamp signs the same credentials every time.
+    if (last !== undefined && last.timestamp === timestamp) return last.creds;
+    const creds: ConnectCredentials = {
+      clientId: idHead + timestamp + idTail,
+      username,
+      password: toHex(mac(contentHead + timestamp), upper),
+    };
+    last = { timestamp, creds };
+    return creds;
   };
 }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { toHex } from "../util/bytes.js";
-import { connectSignContent, FIXED_TIMESTAMP_MS, signConnect } from "./connect.js";
+import { hmacText, keyerOf, nobleHmac, nobleKeyer } from "../util/hmac.js";
+import {
+  type ConnectSignerOptions,
+  connectSignContent,
+  createConnectSigner,
+  FIXED_TIMESTAMP_MS,
+  signConnect,
+} from "./connect.js";
 import { genieAuthString, genieAuthValue, genieDeviceUuid, parseGenieTriad } from "./genie.js";
 import { signDynamicRegisterHttp, signDynamicRegisterMqtt, signSubDevice } from "./register.js";
 
@@ -61,18 +68,21 @@ describe("connect signing: Node SDK style (alibabacloud-iot-device-sdk 1.2.8)", 
   });
 });
 
+/** Link SDK C 3.0.1's connect: C style, `_v` head field, `lan=C,gw=0,ext=0`, default (fixed) timestamp. */
+const C_301 = {
+  triad,
+  style: "c",
+  headFields: [["_v", "sdk-c-3.0.1"]],
+  extraFields: [
+    ["lan", "C"],
+    ["gw", "0"],
+    ["ext", "0"],
+  ],
+} as const;
+
 describe("connect signing: Link SDK C style", () => {
   it("3.0.1 clientId and uppercase HMAC-SHA256 over the fixed timestamp", () => {
-    const creds = signConnect({
-      triad,
-      style: "c",
-      headFields: [["_v", "sdk-c-3.0.1"]],
-      extraFields: [
-        ["lan", "C"],
-        ["gw", "0"],
-        ["ext", "0"],
-      ],
-    });
+    const creds = signConnect(C_301);
     expect(creds.clientId).toBe(
       "a1B2c3D4e5F.dev001|timestamp=2524608000000,_v=sdk-c-3.0.1,securemode=2,signmethod=hmacsha256,lan=C,gw=0,ext=0|",
     );
@@ -98,6 +108,124 @@ describe("connect signing: Link SDK C style", () => {
       "a1B2c3D4e5F.dev001|timestamp=2524608000000,_ss=1,_v=sdk-c-4.1.0,securemode=3,signmethod=hmacsha256,ext=3|",
     );
     expect(creds.password).toBe("AF7310DF8662ABE1AC336827B03C928EA1D4F1ACA8CCC5B408FEC1BAF46F98D8");
+  });
+});
+
+describe("createConnectSigner: a per-device signer, byte-identical to signConnect", () => {
+  it("gives the Node SDK vectors for every timestamp form, re-signing with the same signer", () => {
+    const sign = createConnectSigner({
+      triad,
+      style: "node",
+      signMethod: "hmacsha1",
+      secureMode: 3,
+      clientIdCore: "dev001",
+      extraFields: NODE_EXTRA,
+    });
+    for (const ts of [TS, 1700000000000, 1700000000000n, ` ${TS} `]) {
+      const creds = sign(ts);
+      expect(creds.clientId).toBe(
+        "dev001|securemode=3,signmethod=hmacsha1,timestamp=1700000000000,lan=NodeJS,_v=1.2.8|",
+      );
+      expect(creds.username).toBe("dev001&a1B2c3D4e5F");
+      expect(creds.password).toBe("64bf41eb98a0e7d77a503b61d745cca40266720f");
+    }
+    expect(sign(1700000000001).password).not.toBe("64bf41eb98a0e7d77a503b61d745cca40266720f");
+    expect(sign(TS).password).toBe("64bf41eb98a0e7d77a503b61d745cca40266720f");
+  });
+
+  it("gives the Link SDK C 3.0.1 vector on the fixed timestamp by default", () => {
+    const sign = createConnectSigner(C_301);
+    const expected = {
+      clientId:
+        "a1B2c3D4e5F.dev001|timestamp=2524608000000,_v=sdk-c-3.0.1,securemode=2,signmethod=hmacsha256,lan=C,gw=0,ext=0|",
+      username: "dev001&a1B2c3D4e5F",
+      password: "AF7310DF8662ABE1AC336827B03C928EA1D4F1ACA8CCC5B408FEC1BAF46F98D8",
+    };
+    expect(sign()).toEqual(expected);
+    expect(sign(FIXED_TIMESTAMP_MS)).toEqual(expected);
+    expect(sign(1700000000000).clientId).toContain("|timestamp=1700000000000,_v=sdk-c-3.0.1,");
+    expect(sign()).toEqual(expected);
+  });
+
+  it("equals signConnect over random triads, styles, methods, fields, hex cases and timestamps", () => {
+    let x = 0x5eed;
+    const next = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    const word = (len: number) => Array.from({ length: len }, () => alnum[next(alnum.length)]).join("");
+    for (let i = 0; i < 200; i++) {
+      const t = { productKey: word(11), deviceName: `d-${word(1 + next(20))}`, deviceSecret: word(1 + next(80)) };
+      // Sign method names are parsed case-insensitively ("hmacSha256" in Link SDK 4).
+      const methods = ["hmacsha256", "hmacsha1", "hmacmd5", "HmacSha256" as "hmacsha256"] as const;
+      const options: ConnectSignerOptions = {
+        triad: t,
+        style: next(2) === 0 ? "node" : "c",
+        signMethod: methods[next(4)],
+        secureMode: next(2) === 0 ? 2 : 3,
+        ...(next(3) === 0 ? { clientIdCore: word(1 + next(64)) } : {}),
+        ...(next(2) === 0 ? { headFields: [["_v", word(5)]] as const } : {}),
+        extraFields: next(2) === 0 ? [] : ([["lan", word(3)]] as const),
+        ...(next(3) === 0 ? { hexCase: next(2) === 0 ? "upper" : "lower" } : {}),
+      };
+      const keyer = [undefined, nobleKeyer, keyerOf(nobleHmac)][next(3)];
+      const sign = createConnectSigner({ ...options, ...(keyer === undefined ? {} : { keyer }) });
+      for (let k = 0; k < 3; k++) {
+        const timestampMs = next(4) === 0 ? String(next(2 ** 30)) : 1_600_000_000_000 + next(2 ** 30);
+        expect(sign(timestampMs), `case ${i}.${k}`).toEqual(signConnect({ ...options, timestampMs }));
+      }
+    }
+  });
+
+  it("validates once at creation and the timestamp at each call, with the same error codes as signConnect", () => {
+    expect(() => createConnectSigner({ triad, signMethod: "hmacsha512" as "hmacsha1" })).toThrow(
+      expect.objectContaining({ code: "triad.unknown_sign_method" }),
+    );
+    expect(() => createConnectSigner({ triad, secureMode: 8 as 2 })).toThrow(
+      expect.objectContaining({ code: "triad.unsupported_secure_mode" }),
+    );
+    expect(() => createConnectSigner({ triad, clientIdCore: "a|b" })).toThrow(
+      expect.objectContaining({ code: "triad.bad_client_id" }),
+    );
+    expect(() => createConnectSigner({ triad, extraFields: [["timestamp", "1"]] })).toThrow(
+      expect.objectContaining({ code: "triad.bad_client_id" }),
+    );
+    const sign = createConnectSigner({ triad });
+    for (const bad of [undefined, -1, 1.5, Number.NaN, 2 ** 60, "12a", "", -1n]) {
+      expect(() => sign(bad), String(bad)).toThrow(expect.objectContaining({ code: "triad.bad_timestamp" }));
+    }
+  });
+
+  it("prepares the key once through the keyer and never puts the secret in the credentials", () => {
+    const prepared: string[] = [];
+    const sign = createConnectSigner({
+      triad,
+      signMethod: "hmacsha1",
+      keyer: (alg, key) => {
+        prepared.push(`${alg}:${typeof key === "string" ? key : "bytes"}`);
+        return nobleKeyer(alg, key);
+      },
+    });
+    const all = [1, 2, 3].map((n) => sign(1_700_000_000_000 + n));
+    expect(prepared).toEqual([`sha1:${triad.deviceSecret}`]);
+    expect(all[0]?.password).toBe(
+      toHex(
+        hmacText(
+          "hmacsha1",
+          triad.deviceSecret,
+          connectSignContent(
+            `${triad.productKey}&${triad.deviceName}`,
+            triad.productKey,
+            triad.deviceName,
+            "1700000000001",
+          ),
+        ),
+      ),
+    );
+    expect(JSON.stringify(all)).not.toContain(triad.deviceSecret);
   });
 });
 

@@ -58,6 +58,37 @@ const ALGORITHMS: Readonly<Record<SignMethod, HmacAlgorithm>> = {
 export const nobleHmac: Hmac = (alg, key, data) =>
   hmac(HASHES[alg], typeof key === "string" ? utf8(key) : key, typeof data === "string" ? utf8(data) : data);
 
+/** An HMAC whose algorithm and key were prepared once: `(data) => mac` (see {@link HmacKeyer}). */
+export type KeyedHmac = (data: Uint8Array | string) => Uint8Array;
+
+/**
+ * Prepares an HMAC for one algorithm and key, once, for a signer that signs many messages under the same key (a
+ * device re-signing its connect credentials): `(alg, key) => (data) => mac`. A string means its UTF-8 bytes. The
+ * result must equal `Hmac(alg, key, data)` byte for byte; only the per-call cost differs. The default is
+ * {@link nobleKeyer}; the sdk injects a node:crypto one (`nodeKeyer`).
+ */
+export type HmacKeyer = (alg: HmacAlgorithm, key: Uint8Array | string) => KeyedHmac;
+
+/** The default {@link HmacKeyer}: @noble/hashes with the key's pad states hashed once and cloned per message. */
+export const nobleKeyer: HmacKeyer = (alg, key) => {
+  const prepared = hmac.create(HASHES[alg], typeof key === "string" ? utf8(key) : key);
+  return (data) =>
+    prepared
+      .clone()
+      .update(typeof data === "string" ? utf8(data) : data)
+      .digest();
+};
+
+/** An {@link HmacKeyer} over a plain {@link Hmac} (nothing prepared: each call is the whole HMAC). */
+export function keyerOf(impl: Hmac): HmacKeyer {
+  return (alg, key) => (data) => impl(alg, key, data);
+}
+
+/** The hash algorithm a sign method names. */
+export function signMethodAlgorithm(method: SignMethod): HmacAlgorithm {
+  return ALGORITHMS[method];
+}
+
 /** HMAC of UTF-8 text under a UTF-8 key, as every Alibaba sign string is computed. */
 export function hmacText(method: SignMethod, key: string, message: string, impl: Hmac = nobleHmac): Uint8Array {
   return impl(ALGORITHMS[method], key, message);

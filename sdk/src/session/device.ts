@@ -1,7 +1,9 @@
 import { EventEmitter } from "node:events";
 import {
   type AlinkReply,
+  type ConnectSigner,
   configGetTopic,
+  createConnectSigner,
   createIdGenerator,
   type DeviceIdentity,
   decodeRequest,
@@ -13,13 +15,12 @@ import {
   type IdGenerator,
   identityOf,
   propertyPostTopic,
-  signConnect,
   TriadkitError,
 } from "@triadkit/protocol";
 import { type Clock, SystemClock, type TimerHandle } from "../clock.js";
 import { redactSecrets, silentLogger } from "../logging/index.js";
 import type { Logger } from "../logging/logger.js";
-import { nodeHmac } from "../node-hmac.js";
+import { nodeKeyer } from "../node-hmac.js";
 import { MemoryMessageStore } from "../queue/memory-message-store.js";
 import type { MessageStore } from "../queue/message-store.js";
 import { CryptoRandom } from "../random.js";
@@ -59,6 +60,8 @@ export class Device extends EventEmitter<DeviceEvents> {
   private readonly downstream: Downstream;
   private readonly outbox: Outbox;
   private conn: MqttConnection | undefined;
+  /** Prepared on the first attempt (triad, style, sign method and broker URL are fixed for the device's life). */
+  private signer: ConnectSigner | undefined;
   private onlineSinceMs = 0;
   private lastFailure: FailureKind = "network";
   private retryTimer: TimerHandle | undefined;
@@ -318,14 +321,14 @@ export class Device extends EventEmitter<DeviceEvents> {
         );
       }
     }
-    const creds = signConnect({
+    this.signer ??= createConnectSigner({
       triad: this.options.triad,
       style: this.options.wireStyle,
       signMethod: this.options.signMethod,
       secureMode: url.protocol === "mqtts:" ? 2 : 3,
-      timestampMs: this.time.signingTimestamp(),
-      hmac: nodeHmac,
+      keyer: nodeKeyer,
     });
+    const creds = this.signer(this.time.signingTimestamp());
     this.secrets.push(creds.password);
     if (this.secrets.length > 4) this.secrets.splice(1, 1);
     this.lastFailure = "network";
