@@ -14,6 +14,7 @@ import { detectTriadColumns, type TriadColumns } from "./import/columns.js";
 import { openTriadSheet } from "./import/open-sheet.js";
 import type { ImportIssue, SheetFormat, SheetInfo } from "./import/types.js";
 import type { SecretSealer } from "./keys/pool-keyring.js";
+import { pooledRandom } from "./keys/pooled-random.js";
 import { createTriadId } from "./ledger/identity.js";
 import type { Actor, ImportSummary, Ledger, LedgerRowIssue, SealedRow } from "./ledger/types.js";
 
@@ -149,6 +150,7 @@ export async function importSheet(
     }
   };
   let lastRow = -1;
+  const ids = pooledRandom(options.random);
   try {
     for await (const item of sheet.items) {
       if (item.value.row > info.headerRow && item.value.row !== lastRow) {
@@ -160,7 +162,7 @@ export async function importSheet(
         continue;
       }
       const row = item.value;
-      const id = createTriadId(options.random);
+      const id = createTriadId(ids);
       batch.push({
         id,
         sourceRow: row.row,

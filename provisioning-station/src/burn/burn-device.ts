@@ -4,6 +4,13 @@
  * (sealed; and the shelf code, in the same ledger step) → write_record → written → verify (the station's own
  * record hash, a random station nonce) → lock → verified.
  *
+ * Pipelining: the write-ahead steps (reserve, and the link with the record's hash and sealed PoP) are durable before
+ * the record is sent. After that, `written` (the device answered the write with the record's hash) is committed while
+ * the verify request is on the wire, and `verified` (the device proved the record with its MAC) while the lock
+ * request is: the wire and the ledger's fsyncs overlap. A crash in either window leaves the ledger one step behind
+ * a device that holds the linked record, which reconcile settles (./reconcile.ts: verify, lock if not yet, then
+ * written/verified); a lock that fails after `verified` was recorded quarantines the triad as before.
+ *
  * Safe retries: hello, verify and lock are repeated after a timeout. A write whose answer is lost is settled by
  * asking hello again: the device shows this record (written), or is still blank (written once more: the device
  * takes the same record again as a no-op), or anything else (quarantined). Every failure after reserve that leaves
@@ -129,17 +136,16 @@ async function burnBlank(
     step = "write the record";
     await writeRecord(ctx, client, hello.chipId, triad.id, record.record, recordHash);
     const details = { chipId: hello.chipId, recordHash: toHex(recordHash) };
-    await ctx.ledger.transition(triad.id, { to: "written", actor, expect: "reserved", details });
+    // From here on the ledger steps only record what the device has already shown, so each one runs while the next
+    // request is on the wire instead of between round trips (see "Pipelining" above).
     step = "verify";
-    await verifyOnDevice(ctx, client, hello.chipId, triad, recordHash);
+    await alongside(verifyOnDevice(ctx, client, hello.chipId, triad, recordHash), () =>
+      ctx.ledger.transition(triad.id, { to: "written", actor, expect: "reserved", details }),
+    );
     step = "lock";
-    await lockDevice(ctx, client);
-    await ctx.ledger.transition(triad.id, {
-      to: "verified",
-      actor,
-      expect: "written",
-      details: { chipId: hello.chipId },
-    });
+    await alongside(lockDevice(ctx, client), () =>
+      ctx.ledger.transition(triad.id, { to: "verified", actor, expect: "written", details: { chipId: hello.chipId } }),
+    );
     return { ...out, result: "pass", action: "burnt" };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
@@ -156,6 +162,16 @@ async function burnBlank(
     }
     return failure(fixture, err, { ...out, action: done ? "quarantined" : "refused" });
   }
+}
+
+/**
+ * Runs a ledger step while a device request (already sent) is in flight, and waits for both. The ledger's failure
+ * wins over the device's (it is the one that leaves the ledger behind); either fails the burn.
+ */
+async function alongside(device: Promise<void>, ledgerStep: () => Promise<unknown>): Promise<void> {
+  const [ledger, answer] = await Promise.allSettled([ledgerStep(), device]);
+  if (ledger.status === "rejected") throw ledger.reason;
+  if (answer.status === "rejected") throw answer.reason;
 }
 
 function prepareRecord(

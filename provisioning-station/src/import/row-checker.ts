@@ -3,7 +3,7 @@
  * in memory; one checker per sheet read. Memory per row: a 12-byte fingerprint per identity and per secret (secrets
  * are fingerprinted with a random per-checker HMAC key, never kept), and a number per Genie MAC.
  */
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import {
   type ErrorCode,
   normalizeMac,
@@ -68,7 +68,8 @@ export class TriadRowChecker {
   readonly #headers: readonly string[];
   readonly #sheet: string | undefined;
   readonly #fromCsv: boolean;
-  readonly #secretKey = randomBytes(32);
+  /** A random per-checker salt in front of every secret's fingerprint (see #fingerprint). */
+  readonly #secretSalt = randomBytes(24).toString("base64");
   /** Alibaba: fingerprint of ProductKey+DeviceName → first row. */
   readonly #names = new Map<string, number>();
   /** Genie: 48-bit MAC → first row × 2 + (1 when it was a Bluetooth MAC). */
@@ -150,9 +151,13 @@ export class TriadRowChecker {
     return undefined;
   }
 
-  #fingerprint(text: string, keyed: boolean): string {
-    const hash = keyed ? createHmac("sha256", this.#secretKey) : createHash("sha256");
-    return hash.update(text, "utf8").digest().toString("latin1", 0, 12);
+  /**
+   * 12 bytes of SHA-256 (16 base64 characters, a compact Map key). Secrets are salted with the checker's random salt
+   * (a salted hash, not a MAC: the fingerprints live only in this process's memory, for the duplicate check, and
+   * are never stored or shown); one-shot `crypto.hash` costs a third of a createHmac per row.
+   */
+  #fingerprint(text: string, salted: boolean): string {
+    return hash("sha256", salted ? `${this.#secretSalt}\u0000${text}` : text, "base64").slice(0, 16);
   }
 
   #checkSecret(row: number, column: number, secret: string, issues: ImportIssue[]): void {

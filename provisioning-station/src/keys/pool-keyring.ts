@@ -25,6 +25,7 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from "node:cry
 import { TriadkitError } from "@triadkit/protocol";
 import type { Random } from "@triadkit/sdk";
 import type { WrappedPoolKey } from "../ledger/types.js";
+import { pooledRandom } from "./pooled-random.js";
 
 export const SEALED_FORMAT_VERSION = 1;
 const HEADER_BYTES = 5;
@@ -125,6 +126,8 @@ interface VersionKeys {
 export class PoolKeyring implements SecretSealer {
   readonly keyVersion: number;
   private readonly versions = new Map<number, VersionKeys>();
+  /** AES-GCM nonces (public, one per sealed thing): pooled, see ./pooled-random.ts. */
+  private readonly nonces: Random;
 
   constructor(
     readonly poolId: string,
@@ -132,6 +135,7 @@ export class PoolKeyring implements SecretSealer {
     private readonly random: Random,
   ) {
     if (poolKeys.size === 0) throw new TriadkitError("keys.wrong_key", "no pool data key for this station");
+    this.nonces = pooledRandom(random);
     for (const [version, poolKey] of poolKeys) {
       const hk = (info: string) => new Uint8Array(hkdfSync("sha256", poolKey, poolId, info, 32));
       this.versions.set(version, {
@@ -212,7 +216,7 @@ export class PoolKeyring implements SecretSealer {
     const header = Buffer.alloc(HEADER_BYTES);
     header[0] = SEALED_FORMAT_VERSION;
     header.writeUInt32BE(this.keyVersion, 1);
-    const nonce = this.random.bytes(NONCE_BYTES);
+    const nonce = this.nonces.bytes(NONCE_BYTES);
     const body = gcmSeal(
       this.version(this.keyVersion).aead,
       nonce,

@@ -83,6 +83,12 @@ export function beginSqliteImport(
   }
 }
 
+/** SQLite refused a row for a UNIQUE or PRIMARY KEY index. */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
 class SqliteImportSession implements ImportSession {
   added = 0;
   private refused = 0;
@@ -135,6 +141,12 @@ class SqliteImportSession implements ImportSession {
     return this.guard(() => {
       const issues: LedgerRowIssue[] = [];
       const time = this.deps.now();
+      if (this.insertBatch(rows, time)) {
+        this.added += rows.length;
+        this.inserted += rows.length;
+        return issues;
+      }
+      // Some row of the batch is refused: row by row, with the lookups that say what each one repeats.
       for (const row of rows) {
         const found = this.check(row);
         this.added++;
@@ -143,25 +155,58 @@ class SqliteImportSession implements ImportSession {
           issues.push(...found);
           continue;
         }
-        this.insertTriad.run(
-          row.id,
-          this.workOrder.id,
-          this.importId,
-          row.sourceRow,
-          row.identity.family,
-          ...identityColumns(row.identity),
-          Buffer.from(row.sealedSecret),
-          Buffer.from(row.secretFingerprint, "hex"),
-          time,
-        );
-        for (const k of identityKeys(row.identity)) this.insertIdentity.run(k.key, row.id);
+        this.insertRow(row, time);
         this.inserted++;
       }
       return issues;
     });
   }
 
-  private check(row: SealedRow): LedgerRowIssue[] {
+  private insertRow(row: SealedRow, time: number): void {
+    this.insertTriad.run(
+      row.id,
+      this.workOrder.id,
+      this.importId,
+      row.sourceRow,
+      row.identity.family,
+      ...identityColumns(row.identity),
+      Buffer.from(row.sealedSecret),
+      Buffer.from(row.secretFingerprint, "hex"),
+      time,
+    );
+    for (const k of identityKeys(row.identity)) this.insertIdentity.run(k.key, row.id);
+  }
+
+  /**
+   * The usual batch is all new rows: insert them straight away under a savepoint and let the unique indexes
+   * (identity keys, secret fingerprint) notice a repeat, instead of two lookups per row. False (the batch undone)
+   * at the first row that is refused (a repeat or another product): the caller then checks row by row.
+   */
+  private insertBatch(rows: readonly SealedRow[], time: number): boolean {
+    this.db.exec("SAVEPOINT import_batch");
+    try {
+      for (const row of rows) {
+        if (!this.checkRow(row)) {
+          this.db.exec("ROLLBACK TO import_batch");
+          return false;
+        }
+        this.insertRow(row, time);
+      }
+    } catch (err) {
+      this.db.exec("ROLLBACK TO import_batch");
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    } finally {
+      this.db.exec("RELEASE import_batch");
+    }
+    return true;
+  }
+
+  /**
+   * The checks that need no lookup (the key version and fingerprint format throw; the product mismatch is a row
+   * issue). True when the row may be inserted directly.
+   */
+  private checkRow(row: SealedRow): boolean {
     if (sealedKeyVersion(row.sealedSecret) !== this.keyVersion) {
       throw new TriadkitError(
         "keys.stale_key_version",
@@ -174,6 +219,12 @@ class SqliteImportSession implements ImportSession {
         row: row.sourceRow,
       });
     }
+    return identityMatchesProduct(row.identity, this.workOrder);
+  }
+
+  /** Every issue of a row against the ledger (and the rows of this import before it). */
+  private check(row: SealedRow): LedgerRowIssue[] {
+    this.checkRow(row);
     const issues: LedgerRowIssue[] = [];
     const issue = (field: LedgerRowIssue["field"], code: LedgerRowIssue["code"], message: string) =>
       issues.push({ row: row.sourceRow, triadId: row.id, field, code, message });
