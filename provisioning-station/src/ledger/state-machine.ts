@@ -12,8 +12,9 @@
  * database restored from an older copy): it must never be issued again.
  */
 import { TriadkitError } from "@triadkit/protocol";
-import type { AuditAction } from "../audit/types.js";
-import type { TransitionRequest, TriadState } from "./types.js";
+import type { AuditAction, AuditDetails, AuditEvent } from "../audit/types.js";
+import { describeIdentity } from "./identity.js";
+import type { TransitionRequest, TriadRecord, TriadState } from "./types.js";
 
 const NEXT: Readonly<Record<TriadState, readonly TriadState[]>> = {
   available: ["reserved", "quarantined", "void"],
@@ -75,4 +76,30 @@ export function checkTransition(
 export function transitionReason(request: Pick<TransitionRequest, "reason" | "humanDecision">): string | undefined {
   const r = request.humanDecision?.reason ?? request.reason;
   return r === undefined || r.trim() === "" ? undefined : r.trim();
+}
+
+/** The audit entry of a transition (every backend writes the same one). */
+export function transitionEvent(
+  action: AuditAction,
+  from: TriadState,
+  record: TriadRecord,
+  request: TransitionRequest,
+  linked: string | undefined,
+  shelf: AuditDetails | undefined,
+): AuditEvent {
+  return {
+    action,
+    triadId: record.id,
+    identity: describeIdentity(record.identity),
+    details: {
+      ...request.details,
+      workOrderId: record.workOrderId,
+      from,
+      to: request.to,
+      ...(request.reason === undefined ? {} : { reason: request.reason }),
+      ...(request.humanDecision === undefined ? {} : { humanDecision: { ...request.humanDecision } }),
+      ...(request.linkStatus === undefined ? {} : { link: { status: request.linkStatus, chipId: linked ?? null } }),
+      ...(shelf === undefined ? {} : { shelf }),
+    },
+  };
 }

@@ -9,7 +9,7 @@ import { auditEntryMac, encodeDetails, GENESIS_MAC, signCheckpoint } from "../..
 import type { AuditCheckpoint, AuditEntry, AuditEvent, AuditKeys } from "../../audit/types.js";
 import type { Actor } from "../types.js";
 
-interface EntryRow {
+export interface EntryRow {
   station_id: string;
   seq: number;
   time: number;
@@ -23,7 +23,7 @@ interface EntryRow {
   mac: Buffer;
 }
 
-interface CheckpointRow {
+export interface CheckpointRow {
   station_id: string;
   seq: number;
   head_mac: Buffer;
@@ -49,7 +49,7 @@ export function entryFromRow(r: EntryRow): AuditEntry {
   };
 }
 
-function checkpointFromRow(r: CheckpointRow): AuditCheckpoint {
+export function checkpointFromRow(r: CheckpointRow): AuditCheckpoint {
   return {
     stationId: r.station_id,
     seq: r.seq,
@@ -65,6 +65,46 @@ export function checkActor(actor: Actor, stationId: string): void {
     throw new TriadkitError("config.invalid", `this ledger is opened as station ${stationId}, not ${actor.stationId}`);
   }
   if (actor.operator.trim() === "") throw new TriadkitError("config.invalid", "an operator name is required");
+}
+
+/** The next entry of a station's chain after `head`, MAC'd (`config.invalid` for details naming a secret). */
+export function chainEntry(
+  keys: AuditKeys,
+  time: number,
+  actor: Actor,
+  event: AuditEvent,
+  head: { readonly seq: number; readonly mac: Uint8Array },
+): AuditEntry {
+  const unsigned = {
+    stationId: keys.stationId,
+    seq: head.seq + 1,
+    time,
+    operator: actor.operator,
+    fixture: actor.fixture ?? "",
+    action: event.action,
+    triadId: event.triadId ?? "",
+    identity: event.identity ?? "",
+    details: encodeDetails(event.details),
+    prevMac: head.mac,
+  };
+  return { ...unsigned, mac: auditEntryMac(keys.auditMacKey, unsigned) };
+}
+
+/** An entry's column values in the order of the audit_entries table. */
+export function entryValues(e: AuditEntry): unknown[] {
+  return [
+    e.stationId,
+    e.seq,
+    e.time,
+    e.operator,
+    e.fixture,
+    e.action,
+    e.triadId,
+    e.identity,
+    e.details,
+    Buffer.from(e.prevMac),
+    Buffer.from(e.mac),
+  ];
 }
 
 export class SqliteAuditLog {
@@ -99,36 +139,10 @@ export class SqliteAuditLog {
   /** Appends one entry; call inside a write transaction. */
   append(actor: Actor, event: AuditEvent): AuditEntry {
     checkActor(actor, this.keys.stationId);
-    const head = this.head();
-    const unsigned = {
-      stationId: this.keys.stationId,
-      seq: head.seq + 1,
-      time: this.now(),
-      operator: actor.operator,
-      fixture: actor.fixture ?? "",
-      action: event.action,
-      triadId: event.triadId ?? "",
-      identity: event.identity ?? "",
-      details: encodeDetails(event.details),
-      prevMac: head.mac,
-    };
-    const mac = auditEntryMac(this.keys.auditMacKey, unsigned);
-    const e = unsigned;
-    this.insertStmt.run(
-      e.stationId,
-      e.seq,
-      e.time,
-      e.operator,
-      e.fixture,
-      e.action,
-      e.triadId,
-      e.identity,
-      e.details,
-      Buffer.from(e.prevMac),
-      Buffer.from(mac),
-    );
-    if (this.checkpointEvery > 0 && e.seq % this.checkpointEvery === 0) this.store(e.seq, mac, e.time);
-    return { ...unsigned, mac };
+    const e = chainEntry(this.keys, this.now(), actor, event, this.head());
+    this.insertStmt.run(...entryValues(e));
+    if (this.checkpointEvery > 0 && e.seq % this.checkpointEvery === 0) this.store(e.seq, e.mac, e.time);
+    return e;
   }
 
   /** A signed checkpoint of the current head (the stored one if that seq has one already); inside a transaction. */

@@ -6,7 +6,7 @@ import { TriadkitError, toHex } from "@triadkit/protocol";
 import type Database from "better-sqlite3";
 import type { DeviceLink, DeviceLinkStatus, FactoryAnchorRecord, NewDeviceLink, Resealer } from "../types.js";
 
-interface LinkRow {
+export interface LinkRow {
   triad_id: string;
   chip_id: string;
   wifi_mac: string;
@@ -32,7 +32,7 @@ const CHIP_ID = /^[0-9a-f]{1,64}$/;
 const MAC = /^[0-9a-f]{12}$/;
 const TEXT = /^[\x20-\x7e]{1,64}$/;
 
-function linkFromRow(r: LinkRow): DeviceLink {
+export function linkFromRow(r: LinkRow): DeviceLink {
   const modem = {
     ...(r.imei === null ? {} : { imei: r.imei }),
     ...(r.iccid === null ? {} : { iccid: r.iccid }),
@@ -85,15 +85,8 @@ export function readLinksByChip(db: Database.Database, chipId: string): DeviceLi
   return rows.map(linkFromRow);
 }
 
-/** Inserts or (same chip, still active) replaces the link of a triad. The caller has checked the triad. */
-export function storeLink(
-  db: Database.Database,
-  triadId: string,
-  link: NewDeviceLink,
-  stationId: string,
-  now: number,
-): DeviceLink {
-  const existing = readLink(db, triadId);
+/** A triad keeps the chip it was linked to (linking it again to the same, still active chip replaces the link). */
+export function checkRelink(triadId: string, link: NewDeviceLink, existing: DeviceLink | undefined): void {
   if (existing !== undefined && (existing.chipId !== link.chipId || existing.status !== "active")) {
     throw new TriadkitError(
       "factory.record_mismatch",
@@ -101,21 +94,31 @@ export function storeLink(
       { triadId, chipId: link.chipId, linkedChipId: existing.chipId },
     );
   }
-  const other = db
-    .prepare("SELECT triad_id FROM device_links WHERE chip_id = ? AND status = 'active' AND triad_id <> ?")
-    .get(link.chipId, triadId) as { triad_id: string } | undefined;
-  if (other !== undefined) {
+}
+
+/** A chip holds one active triad: `otherTriadId` is another triad actively linked to it, if any. */
+export function checkChipFree(triadId: string, link: NewDeviceLink, otherTriadId: string | undefined): void {
+  if (otherTriadId !== undefined) {
     throw new TriadkitError(
       "factory.record_mismatch",
-      `chip ${link.chipId} already has triad ${other.triad_id} in the ledger: rework it before burning another`,
-      { triadId, chipId: link.chipId, linkedTriadId: other.triad_id },
+      `chip ${link.chipId} already has triad ${otherTriadId} in the ledger: rework it before burning another`,
+      { triadId, chipId: link.chipId, linkedTriadId: otherTriadId },
     );
   }
-  db.prepare(
-    `INSERT OR REPLACE INTO device_links (triad_id, chip_id, wifi_mac, ble_mac, model, firmware, fixture, station_id,
-       record_hash, written_at, sealed_pop, pop_salt, imei, iccid, imsi, status, linked_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
-  ).run(
+}
+
+/**
+ * The column values of a link row, in the order triad_id, chip_id, wifi_mac, ble_mac, model, firmware, fixture,
+ * station_id, record_hash, written_at, sealed_pop, pop_salt, imei, iccid, imsi, linked_at, updated_at.
+ */
+export function linkValues(
+  triadId: string,
+  link: NewDeviceLink,
+  stationId: string,
+  linkedAt: number,
+  now: number,
+): unknown[] {
+  return [
     triadId,
     link.chipId,
     link.wifiMac,
@@ -131,9 +134,30 @@ export function storeLink(
     link.modem?.imei ?? null,
     link.modem?.iccid ?? null,
     link.modem?.imsi ?? null,
-    existing?.linkedAt ?? now,
+    linkedAt,
     now,
-  );
+  ];
+}
+
+/** Inserts or (same chip, still active) replaces the link of a triad. The caller has checked the triad. */
+export function storeLink(
+  db: Database.Database,
+  triadId: string,
+  link: NewDeviceLink,
+  stationId: string,
+  now: number,
+): DeviceLink {
+  const existing = readLink(db, triadId);
+  checkRelink(triadId, link, existing);
+  const other = db
+    .prepare("SELECT triad_id FROM device_links WHERE chip_id = ? AND status = 'active' AND triad_id <> ?")
+    .get(link.chipId, triadId) as { triad_id: string } | undefined;
+  checkChipFree(triadId, link, other?.triad_id);
+  db.prepare(
+    `INSERT OR REPLACE INTO device_links (triad_id, chip_id, wifi_mac, ble_mac, model, firmware, fixture, station_id,
+       record_hash, written_at, sealed_pop, pop_salt, imei, iccid, imsi, status, linked_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
+  ).run(...linkValues(triadId, link, stationId, existing?.linkedAt ?? now, now));
   return readLink(db, triadId) as DeviceLink;
 }
 

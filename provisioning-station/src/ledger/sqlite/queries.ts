@@ -46,14 +46,21 @@ export function queryTriads(db: Database.Database, query: TriadQuery): TriadReco
 }
 
 export function countTriads(db: Database.Database): LedgerCounts {
-  const total = zeroCounts();
-  const byWorkOrder: Record<string, StateCounts> = {};
-  for (const { id } of db.prepare("SELECT id FROM work_orders").all() as { id: string }[]) {
-    byWorkOrder[id] = zeroCounts();
-  }
+  const ids = (db.prepare("SELECT id FROM work_orders").all() as { id: string }[]).map((r) => r.id);
   const rows = db
     .prepare("SELECT work_order_id AS w, state AS s, count(*) AS n FROM triads GROUP BY work_order_id, state")
     .all() as { w: string; s: keyof StateCounts; n: number }[];
+  return tallyCounts(ids, rows);
+}
+
+/** Counts by state from (work order, state, count) rows; every work order listed, all seven keys. */
+export function tallyCounts(
+  workOrderIds: readonly string[],
+  rows: readonly { w: string; s: keyof StateCounts; n: number }[],
+): LedgerCounts {
+  const total = zeroCounts();
+  const byWorkOrder: Record<string, StateCounts> = {};
+  for (const id of workOrderIds) byWorkOrder[id] = zeroCounts();
   for (const { w, s, n } of rows) {
     total[s] += n;
     const counts = byWorkOrder[w] ?? zeroCounts();

@@ -9,11 +9,9 @@ import type { AuditDetails } from "../../audit/types.js";
 import {
   checkChipId,
   checkDeviceCode,
-  checkNewShelfDevice,
   checkShelfName,
   checkStoreId,
   describeShelf,
-  type NewShelfDevice,
   type ShelfActivation,
   type ShelfCodeRecord,
   type ShelfCodeSource,
@@ -26,47 +24,28 @@ import {
   type ShelfSource,
   type ShelfStore,
 } from "../shelf.js";
+import {
+  activationEvidence,
+  attachDetails,
+  type CodeRow,
+  checkAttach,
+  checkShelfImport,
+  chipAssignedError,
+  codeExistsError,
+  codeFromRow,
+  type DeviceRow,
+  deviceFromRow,
+  matchesSelector,
+  noCodeError,
+  notCurrentCodeError,
+  releaseRefusal,
+  SELECT_DEVICE,
+  type StoreRow,
+  storeFromRow,
+  unknownCodeError,
+} from "../shelf-rows.js";
 import type { Actor, HumanDecision } from "../types.js";
 import type { AuditAppend } from "./triad-writes.js";
-
-interface DeviceRow {
-  seq: number;
-  store_id: number;
-  code: string;
-  name: string | null;
-  status: ShelfDevice["status"];
-  chip_id: string | null;
-  triad_id: string | null;
-  assigned_at: number | null;
-  activated_at: number | null;
-  evidence: string | null;
-  created_at: number;
-  updated_at: number;
-  brand: string;
-  store_name: string | null;
-}
-
-const SELECT_DEVICE = `SELECT d.*, s.brand AS brand, s.name AS store_name
-  FROM shelf_devices d JOIN shelf_stores s ON s.store_id = d.store_id`;
-
-function deviceFromRow(r: DeviceRow): ShelfDevice {
-  return {
-    seq: r.seq,
-    brand: r.brand,
-    storeId: r.store_id,
-    ...(r.store_name === null ? {} : { storeName: r.store_name }),
-    deviceCode: r.code,
-    ...(r.name === null ? {} : { deviceName: r.name }),
-    status: r.status,
-    ...(r.chip_id === null ? {} : { chipId: r.chip_id }),
-    ...(r.triad_id === null ? {} : { triadId: r.triad_id }),
-    ...(r.assigned_at === null ? {} : { assignedAt: r.assigned_at }),
-    ...(r.activated_at === null ? {} : { activatedAt: r.activated_at }),
-    ...(r.evidence === null ? {} : { activation: JSON.parse(r.evidence) as ShelfActivation }),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
 
 function deviceBySeq(db: Database.Database, seq: number): ShelfDevice {
   return deviceFromRow(db.prepare(`${SELECT_DEVICE} WHERE d.seq = ?`).get(seq) as DeviceRow);
@@ -111,39 +90,15 @@ export function readShelfCodeHistory(db: Database.Database, code: string): Shelf
       `SELECT * FROM shelf_codes WHERE device_seq = (SELECT device_seq FROM shelf_codes WHERE code = ?)
        ORDER BY valid_from, valid_to IS NULL, code`,
     )
-    .all(code) as {
-    code: string;
-    source: ShelfCodeSource;
-    valid_from: number;
-    valid_to: number | null;
-    note: string | null;
-  }[];
-  return rows.map((r) => ({
-    code: r.code,
-    source: r.source,
-    validFrom: r.valid_from,
-    ...(r.valid_to === null ? {} : { validTo: r.valid_to }),
-    ...(r.note === null ? {} : { note: r.note }),
-  }));
+    .all(code) as CodeRow[];
+  return rows.map(codeFromRow);
 }
 
 export function readShelfStores(db: Database.Database, brand?: string): ShelfStore[] {
   const rows = db
     .prepare(`SELECT * FROM shelf_stores ${brand === undefined ? "" : "WHERE brand = ?"} ORDER BY store_id`)
-    .all(...(brand === undefined ? [] : [brand])) as {
-    store_id: number;
-    brand: string;
-    name: string | null;
-    created_at: number;
-    updated_at: number;
-  }[];
-  return rows.map((r) => ({
-    storeId: r.store_id,
-    brand: r.brand,
-    ...(r.name === null ? {} : { name: r.name }),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  }));
+    .all(...(brand === undefined ? [] : [brand])) as StoreRow[];
+  return rows.map(storeFromRow);
 }
 
 function selectorWhere(selector: ShelfSelector): { sql: string; arg: string | number; text: string } {
@@ -164,81 +119,14 @@ export function countAvailableShelf(db: Database.Database, selector: ShelfSelect
   return n;
 }
 
-type Field = ShelfRowIssue["field"];
-
-function fieldOf(err: TriadkitError): Field {
-  const f = String(err.context?.["field"] ?? "");
-  if (f === "brand") return "brand";
-  if (f === "store id") return "storeId";
-  if (f === "store name") return "storeName";
-  if (f === "device name") return "deviceName";
-  return "deviceCode";
-}
-
 /** Checks every row against the sheet itself and the ledger; writes nothing. */
 function checkImport(db: Database.Database, rows: readonly ShelfImportRow[]) {
-  const issues: ShelfRowIssue[] = [];
-  const good: { row: number; device: NewShelfDevice }[] = [];
-  const codeRows = new Map<string, number>();
-  const storeBrands = new Map<number, { brand: string; row: number }>();
   const codeKnown = db.prepare("SELECT 1 FROM shelf_codes WHERE code = ?");
   const storeOf = db.prepare("SELECT brand FROM shelf_stores WHERE store_id = ?");
-  for (const r of rows) {
-    let device: NewShelfDevice;
-    try {
-      device = checkNewShelfDevice(r);
-    } catch (err) {
-      if (!(err instanceof TriadkitError)) throw err;
-      const message = err.message.replace(/ \(shelf\.bad_value\)$/, "");
-      issues.push({ row: r.row, field: fieldOf(err), code: "shelf.bad_value", message });
-      continue;
-    }
-    let ok = true;
-    const first = codeRows.get(device.deviceCode);
-    if (first !== undefined) {
-      issues.push({
-        row: r.row,
-        field: "deviceCode",
-        code: "shelf.duplicate_code",
-        message: `device code ${device.deviceCode} is also on row ${first}`,
-      });
-      ok = false;
-    } else {
-      codeRows.set(device.deviceCode, r.row);
-      if (codeKnown.get(device.deviceCode) !== undefined) {
-        issues.push({
-          row: r.row,
-          field: "deviceCode",
-          code: "shelf.code_exists",
-          message: `device code ${device.deviceCode} is already in the ledger (codes are never given to two devices)`,
-        });
-        ok = false;
-      }
-    }
-    const stored = storeOf.get(device.storeId) as { brand: string } | undefined;
-    const seen = storeBrands.get(device.storeId);
-    if (stored !== undefined && stored.brand !== device.brand) {
-      issues.push({
-        row: r.row,
-        field: "storeId",
-        code: "shelf.store_conflict",
-        message: `store ${device.storeId} belongs to brand ${stored.brand} in the ledger, not ${device.brand}`,
-      });
-      ok = false;
-    } else if (seen !== undefined && seen.brand !== device.brand) {
-      issues.push({
-        row: r.row,
-        field: "storeId",
-        code: "shelf.store_conflict",
-        message: `store ${device.storeId} is given brand ${seen.brand} on row ${seen.row}, not ${device.brand}`,
-      });
-      ok = false;
-    } else if (seen === undefined) {
-      storeBrands.set(device.storeId, { brand: device.brand, row: r.row });
-    }
-    if (ok) good.push({ row: r.row, device });
-  }
-  return { issues, good };
+  return checkShelfImport(rows, {
+    codeKnown: (code) => codeKnown.get(code) !== undefined,
+    storeBrand: (storeId) => (storeOf.get(storeId) as { brand: string } | undefined)?.brand,
+  });
 }
 
 /** What the ledger would refuse of these rows (read only). */
@@ -309,10 +197,6 @@ export function importShelfTx(
   return { ok: true, imported: devices.length, devices, newBrands, newStores, auditSeq: entry.seq };
 }
 
-function matches(d: ShelfDevice, selector: ShelfSelector): boolean {
-  return "brand" in selector ? d.brand === selector.brand : d.storeId === selector.storeId;
-}
-
 /**
  * The chip's device code: the one it already holds (a board burnt again keeps its code), else the earliest
  * unassigned `pending_activation` device of the brand or store, now held by the chip (audit `shelf.assign`).
@@ -331,13 +215,8 @@ export function assignShelfTx(
   const w = selectorWhere(selector);
   const held = readShelfDeviceOfChip(db, chipId);
   if (held !== undefined) {
-    if (matches(held, selector)) return held;
-    throw new TriadkitError(
-      "shelf.chip_assigned",
-      `chip ${chipId} already holds device code ${held.deviceCode} of store ${held.storeId} (brand ${held.brand}), ` +
-        `not of ${w.text}: release it first (triadkit-station shelf release)`,
-      { chipId, deviceCode: held.deviceCode, storeId: held.storeId, brand: held.brand },
-    );
+    if (matchesSelector(held, selector)) return held;
+    throw chipAssignedError(chipId, held, selector);
   }
   const pick = db
     .prepare(
@@ -345,13 +224,7 @@ export function assignShelfTx(
        WHERE ${w.sql} AND d.chip_id IS NULL AND d.status = 'pending_activation' ORDER BY d.seq LIMIT 1`,
     )
     .get(w.arg) as { seq: number } | undefined;
-  if (pick === undefined) {
-    throw new TriadkitError(
-      "shelf.no_code",
-      `${w.text} has no unassigned device code left: import the brand's next sheet or add codes with \`shelf add\``,
-      "brand" in selector ? { brand: selector.brand } : { storeId: selector.storeId },
-    );
-  }
+  if (pick === undefined) throw noCodeError(selector);
   db.prepare("UPDATE shelf_devices SET chip_id = ?, assigned_at = ?, updated_at = ? WHERE seq = ?").run(
     chipId,
     now,
@@ -378,28 +251,9 @@ export function attachShelfTriad(
   shelf: { readonly storeId: number; readonly deviceCode: string },
   now: number,
 ): AuditDetails {
-  const device = readShelfDevice(db, shelf.deviceCode);
-  if (device === undefined || device.deviceCode !== shelf.deviceCode) {
-    throw new TriadkitError("shelf.unknown_code", `no shelf device has the current code ${shelf.deviceCode}`, {
-      deviceCode: shelf.deviceCode,
-    });
-  }
-  if (device.chipId !== chipId || device.storeId !== shelf.storeId) {
-    throw new TriadkitError(
-      "shelf.chip_assigned",
-      `device code ${shelf.deviceCode} (store ${device.storeId}) is held by ${device.chipId === undefined ? "no chip" : `chip ${device.chipId}`}, ` +
-        `not given to chip ${chipId} for store ${shelf.storeId}`,
-      { chipId, deviceCode: shelf.deviceCode, storeId: shelf.storeId },
-    );
-  }
+  const device = checkAttach(readShelfDevice(db, shelf.deviceCode), chipId, shelf);
   db.prepare("UPDATE shelf_devices SET triad_id = ?, updated_at = ? WHERE seq = ?").run(triadId, now, device.seq);
-  return {
-    brand: device.brand,
-    storeId: device.storeId,
-    deviceCode: device.deviceCode,
-    status: device.status,
-    ...(device.triadId === undefined || device.triadId === triadId ? {} : { previousTriadId: device.triadId }),
-  };
+  return attachDetails(device, triadId);
 }
 
 /** A scrapped board gives its not-yet-activated code back (an activated code stays where the store has it). */
@@ -412,9 +266,7 @@ export function releaseShelfOfChip(db: Database.Database, chipId: string, now: n
 
 function currentDevice(db: Database.Database, code: string): ShelfDevice {
   const device = readShelfDevice(db, code);
-  if (device === undefined) {
-    throw new TriadkitError("shelf.unknown_code", `no shelf device has device code ${code}`, { deviceCode: code });
-  }
+  if (device === undefined) throw unknownCodeError(code);
   return device;
 }
 
@@ -429,15 +281,7 @@ export function activateShelfTx(
 ): ShelfDevice {
   const device = currentDevice(db, code);
   if (device.status === "activated") return device;
-  if (!Number.isSafeInteger(activation.observedAt) || activation.observedAt < 0) {
-    throw new TriadkitError("config.invalid", "activation: observedAt must be a time in ms");
-  }
-  if (activation.source.trim() === "") throw new TriadkitError("config.invalid", "activation: a source is required");
-  const evidence: ShelfActivation = {
-    source: activation.source,
-    observedAt: activation.observedAt,
-    ...(activation.details === undefined ? {} : { details: activation.details }),
-  };
+  const evidence = activationEvidence(activation);
   db.prepare(
     "UPDATE shelf_devices SET status = 'activated', activated_at = ?, evidence = ?, updated_at = ? WHERE seq = ?",
   ).run(activation.observedAt, JSON.stringify(evidence), now, device.seq);
@@ -470,17 +314,9 @@ export function changeShelfCodeTx(
 ): ShelfDevice {
   checkDeviceCode(newCode, "new device code");
   const device = currentDevice(db, code);
-  if (device.deviceCode !== code) {
-    throw new TriadkitError(
-      "shelf.unknown_code",
-      `${code} is an earlier code of the device whose code is now ${device.deviceCode}`,
-      { deviceCode: code, current: device.deviceCode },
-    );
-  }
+  if (device.deviceCode !== code) throw notCurrentCodeError(code, device);
   if (db.prepare("SELECT 1 FROM shelf_codes WHERE code = ?").get(newCode) !== undefined) {
-    throw new TriadkitError("shelf.code_exists", `device code ${newCode} is already in the ledger`, {
-      deviceCode: newCode,
-    });
+    throw codeExistsError(newCode);
   }
   const text = note?.trim();
   db.prepare("UPDATE shelf_codes SET valid_to = ? WHERE code = ?").run(now, code);
@@ -528,26 +364,14 @@ export function releaseShelfTx(
   }
   const device = currentDevice(db, code);
   if (device.chipId === undefined) return device;
-  if (device.status === "activated") {
-    throw new TriadkitError(
-      "ledger.bad_transition",
-      `device code ${device.deviceCode} is activated: it stays with chip ${device.chipId}`,
-      { deviceCode: device.deviceCode },
-    );
-  }
-  if (device.triadId !== undefined) {
-    const link = db.prepare("SELECT status FROM device_links WHERE triad_id = ?").get(device.triadId) as
-      | { status: string }
-      | undefined;
-    if (link?.status === "active") {
-      throw new TriadkitError(
-        "ledger.bad_transition",
-        `device code ${device.deviceCode} may be on chip ${device.chipId} (triad ${device.triadId} is linked to it): ` +
-          "rework it with --revoke, or scrap it, first",
-        { deviceCode: device.deviceCode, chipId: device.chipId, triadId: device.triadId },
-      );
-    }
-  }
+  const link =
+    device.triadId === undefined
+      ? undefined
+      : (db.prepare("SELECT status FROM device_links WHERE triad_id = ?").get(device.triadId) as
+          | { status: string }
+          | undefined);
+  const refusal = releaseRefusal(device, link?.status);
+  if (refusal !== undefined) throw refusal;
   releaseHeld(db, device.seq, now);
   audit(actor, {
     action: "shelf.release",

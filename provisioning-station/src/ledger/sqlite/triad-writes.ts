@@ -6,7 +6,7 @@ import { TriadkitError } from "@triadkit/protocol";
 import type Database from "better-sqlite3";
 import type { AuditEntry, AuditEvent } from "../../audit/types.js";
 import { describeIdentity } from "../identity.js";
-import { checkTransition, transitionReason } from "../state-machine.js";
+import { checkTransition, transitionEvent, transitionReason } from "../state-machine.js";
 import type { Actor, DeviceLink, DeviceLinkStatus, NewDeviceLink, TransitionRequest, TriadRecord } from "../types.js";
 import { checkNewLink, linkDetails, readLink, setLinkStatus, storeLink } from "./device-store.js";
 import { type TriadRow, triadFromRow } from "./rows.js";
@@ -78,21 +78,7 @@ export function transitionTx(
   const shelf =
     request.linkStatus === "scrapped" && linked !== undefined ? releaseShelfOfChip(db, linked, now) : undefined;
   const record = triadFromRow(existingRow(db, triadId));
-  audit(request.actor, {
-    action,
-    triadId,
-    identity: describeIdentity(record.identity),
-    details: {
-      ...request.details,
-      workOrderId: row.work_order_id,
-      from: row.state,
-      to: request.to,
-      ...(request.reason === undefined ? {} : { reason: request.reason }),
-      ...(request.humanDecision === undefined ? {} : { humanDecision: { ...request.humanDecision } }),
-      ...(request.linkStatus === undefined ? {} : { link: { status: request.linkStatus, chipId: linked ?? null } }),
-      ...(shelf === undefined ? {} : { shelf }),
-    },
-  });
+  audit(request.actor, transitionEvent(action, row.state, record, request, linked, shelf));
   return record;
 }
 
