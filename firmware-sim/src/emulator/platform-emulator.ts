@@ -26,6 +26,7 @@ import { operatorMaySubscribe } from "../binding/operator.js";
 import { wireBindingMonitor } from "../binding/wire.js";
 import { ProductTablePush } from "../products/product-push.js";
 import { topicAllowed } from "./acl.js";
+import { BrokerEmitter } from "./broker-emitter.js";
 import { CloudCalls } from "./cloud-calls.js";
 import { asDeviceRegistry, type DeviceRecord, type DeviceRegistry, deviceKey } from "./device-directory.js";
 import { DeviceInbox } from "./device-inbox.js";
@@ -143,7 +144,8 @@ export class PlatformEmulator extends EventEmitter<PlatformEmulatorEvents> {
     const monitor = bindings && new BindingMonitor(bindings, { clock, logger });
     const given = options.registry ?? options.directory;
     const registry = given === undefined ? new SqliteDeviceRegistry() : asDeviceRegistry(given);
-    const broker = await Aedes.createBroker();
+    // Our own message bus: mqemitter's queue overflows the stack in a reconnect storm (see broker-emitter.ts).
+    const broker = await Aedes.createBroker({ mq: new BrokerEmitter() });
     const emulator = new PlatformEmulator(broker, registry, given === undefined, resolved, monitor);
     emulator.install();
     try {
