@@ -46,6 +46,22 @@ describe("example scenarios", () => {
     expect(result.report.heartbeats.lost).toBeGreaterThan(0);
   }, 90_000);
 
+  it("a partition: offline on both sides after 1.5 keepalives of virtual time, back with back-off once healed", async () => {
+    const result = await runScenario(await loadScenario(join(dir, "partition-heal.yaml")));
+    expect(result.steps.filter((s) => s.passed === false)).toEqual([]);
+    expect(result.steps.filter((s) => s.name === "online").map((s) => s.message)).toEqual([
+      "4 of 4 online on the platform (wanted 4)",
+      "4 of 4 online (wanted 4)",
+      "0 of 4 online on the platform (wanted 0)",
+      "0 of 4 online (wanted 0)",
+      "6 of 6 online on the platform (wanted 6)",
+      "10 of 10 online on the platform (wanted 10)",
+    ]);
+    // The four partitioned devices, and only they, lost their sessions and came back.
+    expect(result.report.reconnects).toBe(4);
+    expect(result.realMs).toBeLessThan(60_000);
+  }, 90_000);
+
   it("the faults tour: one fault per device, each with its expected outcome", async () => {
     const result = await runScenario(await loadScenario(join(dir, "faults-tour.yaml")));
     expect(result.steps.filter((s) => s.passed === false)).toEqual([]);

@@ -13,7 +13,6 @@ import {
   createBindingReporter,
   createDevice,
   type Device,
-  type MqttConnector,
   type Random,
   SystemClock,
   type TimerHandle,
@@ -22,6 +21,7 @@ import { SimulatedFlash } from "../flash/simulated-flash.js";
 import { SimulatedFlashStore } from "../flash/simulated-flash-store.js";
 import { createVirtualModemPair } from "../modem/serve.js";
 import type { VirtualModem } from "../modem/virtual-modem.js";
+import type { FleetConnector } from "./connector.js";
 
 /** What a fleet device is born with. Not secret except `triad.deviceSecret`, which never leaves the SDK. */
 export interface FleetDeviceSpec {
@@ -36,7 +36,7 @@ export interface FleetDeviceDeps {
   readonly brokerUrl: string;
   readonly clock: Clock;
   readonly random: Random;
-  readonly connector: MqttConnector;
+  readonly connector: FleetConnector;
   readonly heartbeatSec: number;
   readonly keepaliveSec: number;
   /** Reply timeout of every request (heartbeats included), on the device's clock. */
@@ -130,6 +130,11 @@ export class FleetDevice {
 
   get state(): string {
     return this.session?.state ?? "off";
+  }
+
+  /** Its connection sent a PINGREQ still unanswered (on a healthy link: for a moment). */
+  get awaitingPong(): boolean {
+    return this.deps.connector.awaitingPong;
   }
 
   get pendingRequests(): number {

@@ -157,7 +157,11 @@ export class Fleet {
     if (options.faultProxy) {
       const target = new URL(brokerUrl);
       if (target.protocol !== "mqtt:") throw new TriadkitError("config.invalid", "the fault proxy needs mqtt://");
-      proxy = await FaultProxy.start({ target: { host: target.hostname, port: Number(target.port || 1883) }, random });
+      proxy = await FaultProxy.start({
+        target: { host: target.hostname, port: Number(target.port || 1883) },
+        random,
+        clock,
+      });
       brokerUrl = proxy.url;
     }
     const perAddress = options.faultProxy ? 1 : options.perAddress;
@@ -167,9 +171,10 @@ export class Fleet {
           brokerUrl: brokerUrl as string,
           clock,
           random: new SeededRandom((options.seed + spec.index * 7919) >>> 0),
-          connector: createSourceBoundConnector(
-            options.spreadAddresses ? sourceAddress(spec.index, perAddress) : undefined,
-          ),
+          connector: createSourceBoundConnector({
+            localAddress: options.spreadAddresses ? sourceAddress(spec.index, perAddress) : undefined,
+            clock,
+          }),
           heartbeatSec: options.heartbeatSec,
           keepaliveSec: options.keepaliveSec,
           requestTimeoutMs: options.requestTimeoutMs,

@@ -56,6 +56,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     seed,
     heartbeatSec: scenario.heartbeatSec,
     silentAfterIntervals: scenario.silentAfterIntervals,
+    keepaliveSec: scenario.keepaliveSec,
     faultProxy: options.cloud === undefined || options.cloud.startsWith("mqtt:"),
     ...(options.cloud === undefined ? {} : { cloud: options.cloud }),
     clock,
@@ -121,8 +122,11 @@ class ScenarioRun {
       return;
     }
     await this.settle();
+    // Steps of at most a quarter keepalive: a PINGREQ sent at 1× keepalive is answered (real I/O, during the settle
+    // after its step) before the 1.5× deadlines of either end can fall due (the device's, the proxy's broker side).
+    const step = Math.min(this.scenario.step, (this.fleet.options.keepaliveSec * 1000) / 4);
     while (this.virtualMs < targetMs) {
-      const delta = Math.min(this.scenario.step, targetMs - this.virtualMs);
+      const delta = Math.min(step, targetMs - this.virtualMs);
       this.clock.advance(delta);
       this.virtualMs += delta;
       await this.settle();
@@ -143,7 +147,7 @@ class ScenarioRun {
   private busy(): boolean {
     for (const d of this.fleet.devices) {
       if (this.faulted.has(d)) continue;
-      if (d.pendingRequests > 0 || d.state === "connecting") return true;
+      if (d.pendingRequests > 0 || d.state === "connecting" || d.awaitingPong) return true;
     }
     return false;
   }
@@ -313,10 +317,12 @@ class ScenarioRun {
         return { passed: lost <= step.max, message: `${lost} of ${sent} heartbeats lost (max ${step.max})` };
       }
       case "online": {
-        const online = devices.filter((d) => d.online).length;
+        const platform = step.side === "platform" ? this.emulator() : undefined;
+        const online = devices.filter((d) => (platform ? platform.isOnline(d.identity) : d.online)).length;
+        const where = platform ? " on the platform" : "";
         return {
           passed: online === step.count,
-          message: `${online} of ${devices.length} online (wanted ${step.count})`,
+          message: `${online} of ${devices.length} online${where} (wanted ${step.count})`,
         };
       }
       case "authRefused": {

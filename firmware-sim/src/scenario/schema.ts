@@ -89,8 +89,18 @@ export const assertionSchema = z.discriminatedUnion("assert", [
     .strict(),
   /** Heartbeats lost so far (sent − acknowledged, replies drained first) of the targeted devices, at most `max`. */
   z.object({ ...at, assert: z.literal("heartbeatsLost"), max: z.number().int().min(0).default(0) }).strict(),
-  /** How many targeted devices are online now. */
-  z.object({ ...at, assert: z.literal("online"), count: z.number().int().min(0) }).strict(),
+  /**
+   * How many targeted devices are online now: as the devices see it (`device`, default: their SDK session is online)
+   * or as the platform sees it (`platform`: the in-process emulator holds a live session for them).
+   */
+  z
+    .object({
+      ...at,
+      assert: z.literal("online"),
+      count: z.number().int().min(0),
+      side: z.enum(["device", "platform"]).default("device"),
+    })
+    .strict(),
   /** Logins the platform refused so far, at least `atLeast`. */
   z.object({ ...at, assert: z.literal("authRefused"), atLeast: z.number().int().min(0) }).strict(),
 ]);
@@ -114,6 +124,8 @@ export const scenarioSchema = z
     seed: z.number().int().min(0).max(0xffff_ffff).optional(),
     heartbeatSec: z.number().int().min(10).max(86_400).default(300),
     silentAfterIntervals: z.number().int().min(1).max(1000).default(3),
+    /** Every device's MQTT keepalive (the platform accepts 30–1200 s); timed on the scenario's clock. */
+    keepaliveSec: z.number().int().min(30).max(1200).default(300),
     /** `virtual` (default): SDK, reporter and platform timers on a manual clock; `real`: wall-clock time. */
     clock: z.enum(["virtual", "real"]).default("virtual"),
     /** Virtual clock: how far each step advances; I/O settles in real time between steps. */
