@@ -27,15 +27,12 @@ export class PgAuditLog {
     private readonly checkpointEvery: number,
   ) {}
 
-  /** Locks this station's head row (creating it at genesis) and returns it. */
+  /** Locks this station's head row (creating it at genesis) and returns it: one round trip. */
   private async lockHead(db: Db): Promise<{ seq: number; mac: Uint8Array }> {
-    await db.query("INSERT INTO audit_heads (station_id, seq, mac) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING", [
-      this.keys.stationId,
-      Buffer.from(GENESIS_MAC),
-    ]);
     const { rows } = await db.query<{ seq: number; mac: Buffer }>(
-      "SELECT seq, mac FROM audit_heads WHERE station_id = $1 FOR UPDATE",
-      [this.keys.stationId],
+      `INSERT INTO audit_heads (station_id, seq, mac) VALUES ($1, 0, $2)
+       ON CONFLICT (station_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, mac`,
+      [this.keys.stationId, Buffer.from(GENESIS_MAC)],
     );
     const head = rows[0] as { seq: number; mac: Buffer };
     return { seq: head.seq, mac: u8(head.mac) };
@@ -46,16 +43,14 @@ export class PgAuditLog {
     // Built before the head is locked, so details naming a secret are refused without waiting.
     chainEntry(this.keys, 0, actor, event, { seq: 0, mac: GENESIS_MAC });
     const e = chainEntry(this.keys, this.now(), actor, event, await this.lockHead(db));
+    // The entry and the new head in one statement.
     await db.query(
-      `INSERT INTO audit_entries (station_id, seq, time, operator, fixture, action, triad_id, identity, details,
-         prev_mac, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      `WITH e AS (
+         INSERT INTO audit_entries (station_id, seq, time, operator, fixture, action, triad_id, identity, details,
+           prev_mac, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING station_id, seq, mac)
+       UPDATE audit_heads h SET seq = e.seq, mac = e.mac FROM e WHERE h.station_id = e.station_id`,
       entryValues(e),
     );
-    await db.query("UPDATE audit_heads SET seq = $2, mac = $3 WHERE station_id = $1", [
-      e.stationId,
-      e.seq,
-      Buffer.from(e.mac),
-    ]);
     if (this.checkpointEvery > 0 && e.seq % this.checkpointEvery === 0) await this.store(db, e.seq, e.mac, e.time);
     return e;
   }

@@ -97,15 +97,15 @@ export async function reservePg(
   now: number,
   audit: PgAuditAppend,
 ): Promise<TriadRecord> {
-  if ((await one(db, "SELECT 1 FROM work_orders WHERE id = $1", [workOrderId])) === undefined) {
-    throw new TriadkitError("ledger.unknown_work_order", `no work order ${workOrderId}`, { workOrderId });
-  }
   // The first available triad no other transaction holds; when every one is held, wait for the first (its holder
   // commits or rolls back; a row no longer available is passed over), so "exhausted" is never said too early.
   const pick = `SELECT * FROM triads WHERE work_order_id = $1 AND state = 'available' ORDER BY seq LIMIT 1 FOR UPDATE`;
   const row =
     (await one<TriadRow>(db, `${pick} SKIP LOCKED`, [workOrderId])) ?? (await one<TriadRow>(db, pick, [workOrderId]));
   if (row === undefined) {
+    if ((await one(db, "SELECT 1 FROM work_orders WHERE id = $1", [workOrderId])) === undefined) {
+      throw new TriadkitError("ledger.unknown_work_order", `no work order ${workOrderId}`, { workOrderId });
+    }
     throw new TriadkitError("ledger.pool_exhausted", `work order ${workOrderId} has no available triad left`, {
       workOrderId,
     });
