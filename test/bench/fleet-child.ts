@@ -4,29 +4,30 @@
  * - `{"event":"loaded","rss":…}` after the libraries are loaded and a full GC;
  * - `{"event":"online","count":…,"rss":…,"heapUsed":…}` once every device is online, after a full GC;
  * then stays (the storm benchmark restarts the broker under it) until its stdin closes.
- * Usage: node --expose-gc --conditions=source --import tsx fleet-child.ts <sdk|mqtt|official> <brokerUrl> <triads.json>
+ * Usage: node --expose-gc --conditions=source --import tsx fleet-child.ts <sdk|lite|mqtt|litebare|official> <brokerUrl> <triads.json>
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { type AlibabaTriad, signConnect } from "@triadkit/protocol";
-import { createDevice } from "@triadkit/sdk";
+import { createDevice, liteConnector } from "@triadkit/sdk";
 import mqtt from "mqtt";
 
 const require = createRequire(import.meta.url);
 
-export type FleetKind = "sdk" | "mqtt" | "official";
+/** sdk: our SDK on MQTT.js; lite: our SDK on `liteConnector`; mqtt / litebare: bare signed connections. */
+export type FleetKind = "sdk" | "lite" | "mqtt" | "litebare" | "official";
 
 interface OfficialDevice {
   on(event: "connect", listener: () => void): void;
   on(event: "error", listener: (err: Error) => void): void;
 }
 
-function gcRss(): { rss: number; heapUsed: number } {
+function gcRss(): { rss: number; heapUsed: number; heapTotal: number; external: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error("run with --expose-gc");
   for (let i = 0; i < 3; i++) gc();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed };
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
 function emit(line: Record<string, unknown>): void {
@@ -35,8 +36,18 @@ function emit(line: Record<string, unknown>): void {
 
 /** Opens one device; resolves on its first connection. Keeps it (and its reconnects) alive. */
 function open(kind: FleetKind, url: string, triad: AlibabaTriad, iot: (c: object) => OfficialDevice): Promise<void> {
-  if (kind === "sdk") {
-    return createDevice({ triad, brokerUrl: url, tls: false }).connect();
+  if (kind === "sdk" || kind === "lite") {
+    const connector = kind === "lite" ? { connector: liteConnector } : {};
+    return createDevice({ triad, brokerUrl: url, tls: false, ...connector }).connect();
+  }
+  if (kind === "litebare") {
+    const conn = liteConnector(url, {
+      ...signConnect({ triad, style: "c" }),
+      keepalive: 300,
+      connectTimeout: 30_000,
+      rejectUnauthorized: true,
+    });
+    return new Promise((resolve) => conn.on("connect", () => resolve()));
   }
   if (kind === "mqtt") {
     const client = mqtt.connect(url, { ...signConnect({ triad, style: "c" }), protocolVersion: 4, keepalive: 300 });

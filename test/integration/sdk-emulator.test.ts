@@ -11,6 +11,9 @@ import {
   createDevice,
   type Device,
   type DeviceOptions,
+  liteConnector,
+  type MqttConnector,
+  mqttJsConnector,
   registerOverHttps,
   registerOverMqtt,
   SystemClock,
@@ -29,6 +32,12 @@ let tls: TlsFixture;
 let emulator: PlatformEmulator;
 let directory: MemoryDeviceDirectory;
 const devices: Device[] = [];
+/** The device session's transport: the blocks marked so run once on MQTT.js (the default) and once on liteConnector. */
+const CONNECTORS = [
+  ["MQTT.js", mqttJsConnector],
+  ["liteConnector", liteConnector],
+] as const;
+let connector: MqttConnector = mqttJsConnector;
 
 beforeAll(async () => {
   tls = await createTlsFixture();
@@ -51,6 +60,7 @@ afterAll(async () => {
 function device(options: Partial<DeviceOptions> & Pick<DeviceOptions, "triad">): Device {
   const d = createDevice({
     brokerUrl: emulator.url,
+    connector,
     ntpResyncSec: 0,
     backoff: { baseMs: 100, capMs: 400 },
     ...options,
@@ -59,7 +69,14 @@ function device(options: Partial<DeviceOptions> & Pick<DeviceOptions, "triad">):
   return d;
 }
 
-describe("SDK ↔ emulator", () => {
+describe.each(CONNECTORS)("SDK ↔ emulator (%s)", (name, transport) => {
+  beforeAll(() => {
+    connector = transport;
+  });
+  afterAll(() => {
+    connector = mqttJsConnector;
+  });
+
   it("logs in with every wire style and sign method and gets 200 for a property post", async () => {
     let n = 0;
     for (const wireStyle of ["node", "c"] as const) {
@@ -142,42 +159,46 @@ describe("SDK ↔ emulator", () => {
     expect(Math.abs(corrected - Date.now())).toBeLessThan(10_000);
   });
 
-  it("dynamic registration over MQTT and over HTTP yields a secret that then connects", async () => {
-    emulator.registry.addProduct({ productKey: "a1DynRegPk1", productSecret: "productSecretXYZproductSecretXYZ" });
-    const random = new CryptoRandom();
-    const viaMqtt = await registerOverMqtt({
-      brokerUrl: emulator.url,
-      productKey: "a1DynRegPk1",
-      deviceName: "dyn-mqtt-1",
-      productSecret: "productSecretXYZproductSecretXYZ",
-      random,
-    });
-    expect("deviceSecret" in viaMqtt).toBe(true);
-    const viaHttp = await registerOverHttps({
-      url: `${emulator.httpUrl}/auth/register/device`,
-      productKey: "a1DynRegPk1",
-      deviceName: "dyn-http-1",
-      productSecret: "productSecretXYZproductSecretXYZ",
-      random,
-    });
-    for (const [deviceName, deviceSecret] of [
-      ["dyn-mqtt-1", (viaMqtt as { deviceSecret: string }).deviceSecret],
-      ["dyn-http-1", viaHttp.deviceSecret],
-    ] as const) {
-      const d = device({ triad: { productKey: "a1DynRegPk1", deviceName, deviceSecret } });
-      await d.connect();
-      expect((await d.postProperties({ registered: 1 })).code).toBe(200);
-    }
-    await expect(
-      registerOverHttps({
+  // Registration keeps the registered names: once per file (it does not go through the device's connector).
+  it.runIf(name === "MQTT.js")(
+    "dynamic registration over MQTT and over HTTP yields a secret that then connects",
+    async () => {
+      emulator.registry.addProduct({ productKey: "a1DynRegPk1", productSecret: "productSecretXYZproductSecretXYZ" });
+      const random = new CryptoRandom();
+      const viaMqtt = await registerOverMqtt({
+        brokerUrl: emulator.url,
+        productKey: "a1DynRegPk1",
+        deviceName: "dyn-mqtt-1",
+        productSecret: "productSecretXYZproductSecretXYZ",
+        random,
+      });
+      expect("deviceSecret" in viaMqtt).toBe(true);
+      const viaHttp = await registerOverHttps({
         url: `${emulator.httpUrl}/auth/register/device`,
         productKey: "a1DynRegPk1",
-        deviceName: "dyn-http-2",
-        productSecret: "not-the-product-secret-at-all-00",
+        deviceName: "dyn-http-1",
+        productSecret: "productSecretXYZproductSecretXYZ",
         random,
-      }),
-    ).rejects.toMatchObject({ code: "session.registration_failed" });
-  });
+      });
+      for (const [deviceName, deviceSecret] of [
+        ["dyn-mqtt-1", (viaMqtt as { deviceSecret: string }).deviceSecret],
+        ["dyn-http-1", viaHttp.deviceSecret],
+      ] as const) {
+        const d = device({ triad: { productKey: "a1DynRegPk1", deviceName, deviceSecret } });
+        await d.connect();
+        expect((await d.postProperties({ registered: 1 })).code).toBe(200);
+      }
+      await expect(
+        registerOverHttps({
+          url: `${emulator.httpUrl}/auth/register/device`,
+          productKey: "a1DynRegPk1",
+          deviceName: "dyn-http-2",
+          productSecret: "not-the-product-secret-at-all-00",
+          random,
+        }),
+      ).rejects.toMatchObject({ code: "session.registration_failed" });
+    },
+  );
 
   it("disable reaches the device as a status; the next login is refused", async () => {
     const d = device({ triad: triad(11) });
@@ -220,7 +241,7 @@ describe("rate limits", () => {
   });
 });
 
-describe("outage", () => {
+describe.each(CONNECTORS)("outage (%s)", (_name, transport) => {
   it("broker stopped under steady posting and restarted: what fits the bound arrives once, in order; drops are exact", async () => {
     const dir = new MemoryDeviceDirectory([triad(16)]);
     let broker = await PlatformEmulator.start({ directory: dir, rateLimit: false });
@@ -234,6 +255,7 @@ describe("outage", () => {
     const d = createDevice({
       triad: triad(16),
       brokerUrl: broker.url,
+      connector: transport,
       ntpResyncSec: 0,
       requestTimeoutMs: 60_000,
       backoff: { baseMs: 100, capMs: 300, stableAfterMs: 0 },

@@ -3,7 +3,7 @@
  * check triad signatures, so a small "platform" client answers the device's requests.
  */
 import { decodeRequest, encodeReply, encodeRequest } from "@triadkit/protocol";
-import { createDevice, type Device } from "@triadkit/sdk";
+import { createDevice, type Device, liteConnector, mqttJsConnector } from "@triadkit/sdk";
 import mqtt from "mqtt";
 import { afterAll, describe, expect, it } from "vitest";
 import { MOSQUITTO, requireService } from "../helpers/services.js";
@@ -11,13 +11,21 @@ import { MOSQUITTO, requireService } from "../helpers/services.js";
 const available = await requireService("Mosquitto", MOSQUITTO.host, MOSQUITTO.port);
 // Unique per run so parallel runs on one broker do not see each other.
 const run = `${process.pid}x${Date.now().toString(36)}`.slice(-12);
-const triad = { productKey: "a1MosqTest0", deviceName: `mq-${run}`, deviceSecret: "abcdefghijklmnopqrstuvwxyz012345" };
-const base = `/sys/${triad.productKey}/${triad.deviceName}`;
+const CONNECTORS = [
+  ["MQTT.js", mqttJsConnector],
+  ["liteConnector", liteConnector],
+] as const;
 
-describe.skipIf(!available)("SDK over Mosquitto", () => {
+describe.skipIf(!available).each(CONNECTORS)("SDK over Mosquitto (%s)", (name, connector) => {
+  const triad = {
+    productKey: "a1MosqTest0",
+    deviceName: `mq-${name === "MQTT.js" ? "m" : "l"}-${run}`,
+    deviceSecret: "abcdefghijklmnopqrstuvwxyz012345",
+  };
+  const base = `/sys/${triad.productKey}/${triad.deviceName}`;
   const devices: Device[] = [];
   const platform = mqtt.connect(`mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`, {
-    clientId: `platform-${run}`,
+    clientId: `platform-${name === "MQTT.js" ? "m" : "l"}-${run}`,
     reconnectPeriod: 0,
   });
   // Listen at once: under load the CONNACK can arrive before the test body runs.
@@ -47,6 +55,7 @@ describe.skipIf(!available)("SDK over Mosquitto", () => {
       triad,
       brokerUrl: `mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`,
       ntpResyncSec: 0,
+      connector,
     });
     devices.push(device);
     device.onService("ping", (params) => ({ pong: params }));

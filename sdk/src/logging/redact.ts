@@ -1,4 +1,5 @@
 import type { LogFn, Logger } from "./logger.js";
+import { silentLogger } from "./memory-logger.js";
 
 /** What every scrubbed secret and every redacted field becomes. */
 export const REDACTED = "[redacted]";
@@ -157,7 +158,10 @@ function wrap(inner: Logger, secrets: () => Iterable<string>, bindings: Record<s
  *
  * This is the second line of defence behind "the SDK does not log secrets": it catches the mistake of logging
  * the MQTT password or a connect URL by accident. Field-name redaction (`createLogger`) is the other half.
+ * {@link silentLogger} comes back as it is.
  */
 export function redactSecrets(logger: Logger, secrets: () => Iterable<string>): Logger {
+  // Nothing reaches a sink that discards everything: no wrapper (a fleet of silent devices keeps no closures).
+  if (logger === silentLogger) return silentLogger;
   return wrap(logger, secrets, {});
 }

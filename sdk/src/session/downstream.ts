@@ -50,9 +50,15 @@ export interface DownstreamDeps {
 export class Downstream {
   propertySet: PropertySetHandler | undefined;
   propertyGet: PropertyGetHandler | undefined;
-  readonly services = new Map<string, ServiceHandler>();
+  private serviceTable: Map<string, ServiceHandler> | undefined;
 
   constructor(private readonly deps: DownstreamDeps) {}
+
+  /** The registered service handlers, by name (the map is created on first use: most devices register none). */
+  get services(): Map<string, ServiceHandler> {
+    this.serviceTable ??= new Map();
+    return this.serviceTable;
+  }
 
   requestTime(publish: (topic: string, payload: Uint8Array) => Promise<void>): void {
     const payload = encodeNtpRequest({ deviceSendTime: this.deps.localNowMs() });
@@ -146,7 +152,7 @@ export class Downstream {
   }
 
   private async callService(name: string, params: unknown, sync: boolean, requestId: string): Promise<unknown> {
-    const handler = this.services.get(name);
+    const handler = this.serviceTable?.get(name);
     if (handler === undefined) {
       throw new TriadkitError("alink.bad_payload", `no handler for service ${name}`, { service: name });
     }

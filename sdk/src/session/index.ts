@@ -3,6 +3,7 @@ export * from "./device.js";
 export * from "./device-events.js";
 export type { PropertyGetHandler, PropertySetHandler, ServiceHandler } from "./downstream.js";
 export * from "./fake-transport.js";
+export * from "./lite-connector.js";
 export * from "./options.js";
 export { familyOf } from "./outbox.js";
 export * from "./registration.js";

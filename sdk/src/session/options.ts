@@ -135,7 +135,8 @@ export function resolveOptions(input: DeviceOptions): ResolvedOptions {
     deviceName: parseDeviceName(o.triad.deviceName),
     deviceSecret: parseDeviceSecret(o.triad.deviceSecret).value,
   };
-  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...o.backoff };
+  // Defaults are shared, not copied, by every device that does not override them (a fleet keeps one of each).
+  const backoff: BackoffOptions = isEmpty(o.backoff) ? DEFAULT_BACKOFF : { ...DEFAULT_BACKOFF, ...o.backoff };
   if (backoff.capMs < backoff.baseMs || backoff.authCapMs < backoff.authBaseMs) {
     throw new TriadkitError("config.invalid", "invalid device options: backoff cap must be at least its base", {
       fields: ["backoff"],
@@ -145,9 +146,14 @@ export function resolveOptions(input: DeviceOptions): ResolvedOptions {
     ...o,
     triad,
     backoff,
-    rateLimits: { ...DEFAULT_RATE_LIMITS, ...o.rateLimits },
+    rateLimits: isEmpty(o.rateLimits) ? DEFAULT_RATE_LIMITS : { ...DEFAULT_RATE_LIMITS, ...o.rateLimits },
     brokerUrl: o.brokerUrl ?? defaultBrokerUrl(triad.productKey, o),
   };
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /** `{productKey}.iot-as-mqtt.{region}.aliyuncs.com`, port 443 (C SDK) or 1883 (Node SDK) for TLS, 1883 for TCP. */

@@ -28,8 +28,10 @@ export interface OutboxDeps {
  */
 export class Outbox {
   private readonly pending: PendingReplies;
-  private readonly timeouts = new Map<string, number>();
-  private readonly buckets = new Map<MessageFamily, TokenBucket>();
+  /** Reply timeouts of queued requests, by id; created on the first request. */
+  private timeouts: Map<string, number> | undefined;
+  /** One token bucket per family with a limit, each created when its family first sends. */
+  private buckets: Map<MessageFamily, TokenBucket> | undefined;
   private pumping = false;
   /** The message being sent right now. Drop-oldest may evict it from the store while it is on the wire. */
   private inFlight: { id: string | undefined; evicted: boolean } | undefined;
@@ -38,9 +40,19 @@ export class Outbox {
 
   constructor(private readonly deps: OutboxDeps) {
     this.pending = new PendingReplies(deps.clock);
-    for (const [family, limit] of Object.entries(deps.rateLimits)) {
-      this.buckets.set(family as MessageFamily, new TokenBucket(limit, deps.clock));
+  }
+
+  /** The family's bucket (full when first created, as it would be after a long idle); none without a limit. */
+  private bucket(family: MessageFamily): TokenBucket | undefined {
+    let bucket = this.buckets?.get(family);
+    if (bucket === undefined) {
+      const limit = this.deps.rateLimits[family];
+      if (limit === undefined) return undefined;
+      bucket = new TokenBucket(limit, this.deps.clock);
+      this.buckets ??= new Map();
+      this.buckets.set(family, bucket);
     }
+    return bucket;
   }
 
   get pendingRequests(): number {
@@ -55,6 +67,7 @@ export class Outbox {
   /** Queues an encoded request and resolves with its reply; the timeout starts when it is sent. */
   send(topic: string, id: string, method: string, payload: Uint8Array, options: SendOptions): Promise<AlinkReply> {
     const reply = this.pending.add(id, method);
+    this.timeouts ??= new Map();
     this.timeouts.set(id, options.timeoutMs);
     const signal = options.signal;
     if (signal) {
@@ -75,10 +88,10 @@ export class Outbox {
 
   /** A reply arrived: resolve its waiter; a 429 slows its family down. Returns false for a late or unknown one. */
   receive(reply: AlinkReply, topic: string): boolean {
-    this.timeouts.delete(reply.id);
+    this.timeouts?.delete(reply.id);
     if (reply.code === 429) {
       const family = familyOf(topic);
-      this.buckets.get(family)?.slowDown();
+      this.bucket(family)?.slowDown();
       this.deps.log.warn({ family }, "platform replied 429: slowing down");
     }
     return this.pending.resolve(reply);
@@ -114,7 +127,7 @@ export class Outbox {
   }
 
   private rejectDropped(id: string): void {
-    this.timeouts.delete(id);
+    this.timeouts?.delete(id);
     this.pending.reject(id, new TriadkitError("queue.dropped", "dropped from the offline queue at its bound", { id }));
   }
 
@@ -129,7 +142,7 @@ export class Outbox {
     while (this.deps.isOnline()) {
       const [message] = await queue.peek(1).catch(() => []);
       if (message === undefined) return;
-      const token = this.buckets.get(familyOf(message.topic))?.tryTake() ?? { ok: true as const };
+      const token = this.bucket(familyOf(message.topic))?.tryTake() ?? { ok: true as const };
       if (!token.ok) {
         await new Promise<void>((resolve) => clock.setTimeout(resolve, token.waitMs));
         continue;
@@ -154,8 +167,8 @@ export class Outbox {
       if (flight.evicted) this.rescued++;
       await queue.ack(1);
       if (id !== undefined) {
-        const timeoutMs = this.timeouts.get(id);
-        this.timeouts.delete(id);
+        const timeoutMs = this.timeouts?.get(id);
+        this.timeouts?.delete(id);
         if (timeoutMs !== undefined) this.pending.sent(id, timeoutMs);
       }
     }
