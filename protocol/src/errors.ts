@@ -122,6 +122,7 @@ export const ERROR_CODES = [
   "binding.duplicate_expected",
   "binding.unsupported_schema",
   "binding.webhook_failed",
+  "binding.bad_event",
 
   // --- WiFi provisioning (PoP, secure session, messages, BLE framing, Improv) ---
   "prov.pop_mismatch",

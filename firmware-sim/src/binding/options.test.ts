@@ -14,6 +14,12 @@ describe("resolveBindingOptions", () => {
       db: ":memory:",
       operator: undefined,
       silenceCheckMs: 300_000,
+      writeBehind: { maxQueue: 20_000, flushMs: 200 },
+    });
+    expect(resolveBindingOptions({ writeBehind: false }).writeBehind).toBeUndefined();
+    expect(resolveBindingOptions({ writeBehind: { flushMs: 5 } }).writeBehind).toEqual({
+      maxQueue: 20_000,
+      flushMs: 5,
     });
   });
 
@@ -21,6 +27,7 @@ describe("resolveBindingOptions", () => {
     [{ silentAfterIntervals: 0 }, "bindings.silentAfterIntervals"],
     [{ heartbeatIntervalSec: 1.5 }, "bindings.heartbeatIntervalSec"],
     [{ policy: "stop" as "suspend" }, "bindings.policy"],
+    [{ writeBehind: { maxQueue: 0 } }, "bindings.writeBehind.maxQueue"],
     [{ webhookUrl: "ftp://example.com/x" }, "bindings.webhookUrl"],
     [{ webhookUrl: "not a url" }, "bindings.webhookUrl"],
     [{ operator: { username: "dev&pk", password: "long enough" } }, "bindings.operator.username"],

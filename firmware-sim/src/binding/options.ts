@@ -36,6 +36,19 @@ export interface BindingOptions {
    * 0: never by itself (call `checkSilence()`).
    */
   readonly silenceCheckMs?: number;
+  /**
+   * Write-behind persistence (default on): the monitor judges in memory and writes heartbeat rows in large batched
+   * transactions, when `maxQueue` row writes are queued (default 20,000), `flushMs` after the first queued one
+   * (default 200) and on close; alerts and every other change are written at once. A process kill loses at most the
+   * queue (docs/binding.md). `false`: one SQLite transaction per message, read from the file each time.
+   */
+  readonly writeBehind?: false | { readonly maxQueue?: number; readonly flushMs?: number };
+}
+
+/** Write-behind bounds, resolved. */
+export interface WriteBehindOptions {
+  readonly maxQueue: number;
+  readonly flushMs: number;
 }
 
 export interface ResolvedBindingOptions {
@@ -47,6 +60,8 @@ export interface ResolvedBindingOptions {
   readonly db: string;
   readonly operator: OperatorLogin | undefined;
   readonly silenceCheckMs: number;
+  /** Undefined: write-behind off. */
+  readonly writeBehind: WriteBehindOptions | undefined;
 }
 
 const schema = z.object({
@@ -73,6 +88,15 @@ const schema = z.object({
     })
     .optional(),
   silenceCheckMs: z.number().int().min(0).max(86_400_000).optional(),
+  writeBehind: z
+    .union([
+      z.literal(false),
+      z.object({
+        maxQueue: z.number().int().min(1).max(10_000_000).optional(),
+        flushMs: z.number().int().min(1).max(3_600_000).optional(),
+      }),
+    ])
+    .optional(),
 });
 
 /**
@@ -99,5 +123,9 @@ export function resolveBindingOptions(options: BindingOptions): ResolvedBindingO
     db: options.db ?? ":memory:",
     operator: options.operator,
     silenceCheckMs: options.silenceCheckMs ?? interval * 1000,
+    writeBehind:
+      options.writeBehind === false
+        ? undefined
+        : { maxQueue: options.writeBehind?.maxQueue ?? 20_000, flushMs: options.writeBehind?.flushMs ?? 200 },
   };
 }

@@ -38,7 +38,7 @@ export interface NewAlert extends DeviceIdentity, SimTriple {
   readonly atMs: number;
 }
 
-interface DeviceRow {
+export interface DeviceRow {
   product_key: string;
   device_name: string;
   state: BindingState;
@@ -60,7 +60,7 @@ interface DeviceRow {
   suspended?: number;
 }
 
-interface AlertRow {
+export interface AlertRow {
   id: number;
   product_key: string;
   device_name: string;
@@ -81,7 +81,7 @@ interface AlertRow {
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
-function toDevice(row: DeviceRow): StoredDevice & { suspended: boolean } {
+export function toDevice(row: DeviceRow): StoredDevice & { suspended: boolean } {
   return {
     productKey: row.product_key,
     deviceName: row.device_name,
@@ -105,7 +105,7 @@ function toDevice(row: DeviceRow): StoredDevice & { suspended: boolean } {
   };
 }
 
-function toAlert(row: AlertRow): BindingAlert {
+export function toAlert(row: AlertRow): BindingAlert {
   const details = JSON.parse(row.details) as Pick<BindingAlert, "expected" | "cardBoundImei" | "otherDevice">;
   return {
     id: row.id,
@@ -127,8 +127,43 @@ function toAlert(row: AlertRow): BindingAlert {
   };
 }
 
-const DEVICE_SELECT = `SELECT d.*, (s.iccid IS NOT NULL) AS suspended FROM binding_devices d
+export const DEVICE_SELECT = `SELECT d.*, (s.iccid IS NOT NULL) AS suspended FROM binding_devices d
   LEFT JOIN binding_suspended s ON s.iccid = d.iccid`;
+
+export const placeholders = (columns: number, rows: number) =>
+  Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => "?").join(", ")})`).join(", ");
+
+/** The device upsert, for `rows` rows at once (the write-behind store writes many per statement), positional. */
+export const DEVICE_UPSERT = (rows: number) =>
+  `INSERT INTO binding_devices (product_key, device_name, state, imei, iccid, imsi, modem, reason, imei_since,
+     state_since, first_seen, last_seen, last_heartbeat, epoch, boot_id, seq, sim_removed, last_iccid)
+   VALUES ${placeholders(18, rows)}
+   ON CONFLICT (product_key, device_name) DO UPDATE SET state = excluded.state, imei = excluded.imei,
+     iccid = excluded.iccid, imsi = excluded.imsi, modem = excluded.modem, reason = excluded.reason,
+     imei_since = excluded.imei_since, state_since = excluded.state_since, last_seen = excluded.last_seen,
+     last_heartbeat = excluded.last_heartbeat, epoch = excluded.epoch, boot_id = excluded.boot_id,
+     seq = excluded.seq, sim_removed = excluded.sim_removed, last_iccid = excluded.last_iccid`;
+
+export const deviceValues = (d: StoredDevice): unknown[] => [
+  d.productKey,
+  d.deviceName,
+  d.state,
+  d.imei,
+  d.iccid,
+  d.imsi,
+  d.modem ?? null,
+  d.reason,
+  d.imeiSinceMs,
+  d.stateSinceMs,
+  d.firstSeenMs,
+  d.lastSeenMs,
+  d.lastHeartbeatMs ?? null,
+  d.epoch ?? null,
+  d.bootId ?? null,
+  d.seq ?? null,
+  d.simRemovedMs ?? null,
+  d.lastIccid ?? null,
+];
 
 export interface BindingStoreOptions {
   /** Open an existing database for reading only (the `bindings` CLI): no tables are created or migrated. */
@@ -137,7 +172,7 @@ export interface BindingStoreOptions {
 
 /** SQLite persistence of the binding monitor. Synchronous, like the registry. */
 export class BindingStore {
-  private readonly db: Database.Database;
+  protected readonly db: Database.Database;
   /** Every statement prepared once, by its SQL (better-sqlite3 statements are reusable). */
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -166,7 +201,7 @@ export class BindingStore {
   }
 
   /** The statement for `sql`, prepared on first use and reused after. */
-  private stmt(sql: string): Database.Statement {
+  protected stmt(sql: string): Database.Statement {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare(sql);
@@ -266,36 +301,7 @@ export class BindingStore {
   }
 
   putDevice(d: StoredDevice): void {
-    this.stmt(
-      `INSERT INTO binding_devices (product_key, device_name, state, imei, iccid, imsi, modem, reason, imei_since,
-           state_since, first_seen, last_seen, last_heartbeat, epoch, boot_id, seq, sim_removed, last_iccid)
-         VALUES (@productKey, @deviceName, @state, @imei, @iccid, @imsi, @modem, @reason, @imeiSinceMs, @stateSinceMs,
-           @firstSeenMs, @lastSeenMs, @lastHeartbeatMs, @epoch, @bootId, @seq, @simRemovedMs, @lastIccid)
-         ON CONFLICT (product_key, device_name) DO UPDATE SET state = excluded.state, imei = excluded.imei,
-           iccid = excluded.iccid, imsi = excluded.imsi, modem = excluded.modem, reason = excluded.reason,
-           imei_since = excluded.imei_since, state_since = excluded.state_since, last_seen = excluded.last_seen,
-           last_heartbeat = excluded.last_heartbeat, epoch = excluded.epoch, boot_id = excluded.boot_id,
-           seq = excluded.seq, sim_removed = excluded.sim_removed, last_iccid = excluded.last_iccid`,
-    ).run({
-      productKey: d.productKey,
-      deviceName: d.deviceName,
-      state: d.state,
-      imei: d.imei,
-      iccid: d.iccid,
-      imsi: d.imsi,
-      modem: d.modem ?? null,
-      reason: d.reason,
-      imeiSinceMs: d.imeiSinceMs,
-      stateSinceMs: d.stateSinceMs,
-      firstSeenMs: d.firstSeenMs,
-      lastSeenMs: d.lastSeenMs,
-      lastHeartbeatMs: d.lastHeartbeatMs ?? null,
-      epoch: d.epoch ?? null,
-      bootId: d.bootId ?? null,
-      seq: d.seq ?? null,
-      simRemovedMs: d.simRemovedMs ?? null,
-      lastIccid: d.lastIccid ?? null,
-    });
+    this.stmt(DEVICE_UPSERT(1)).run(deviceValues(d));
   }
 
   /** Removes everything known about a device except its alerts (closed with `forgotten`). */
@@ -342,6 +348,12 @@ export class BindingStore {
     this.stmt(
       "INSERT OR IGNORE INTO binding_seen (product_key, device_name, epoch, boot_id, seq, received_at) VALUES (?, ?, ?, ?, ?, ?)",
     ).run(productKey, deviceName, epoch, bootId, seq, atMs);
+    this.trimSeen(identity);
+  }
+
+  /** Keeps only the last {@link SEEN_WINDOW} heartbeat positions of the device. */
+  protected trimSeen(identity: DeviceIdentity): void {
+    const { productKey, deviceName } = identity;
     this.stmt(
       `DELETE FROM binding_seen WHERE product_key = ? AND device_name = ? AND rowid <= (
            SELECT rowid FROM binding_seen WHERE product_key = ? AND device_name = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?)`,
