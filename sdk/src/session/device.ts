@@ -14,6 +14,7 @@ import {
   eventPostTopic,
   type IdGenerator,
   identityOf,
+  type NtpResponse,
   propertyPostTopic,
   TriadkitError,
 } from "@triadkit/protocol";
@@ -26,9 +27,15 @@ import type { MessageStore } from "../queue/message-store.js";
 import { CryptoRandom } from "../random.js";
 import { Backoff, type FailureKind } from "./backoff.js";
 import type { DeviceEvents, DeviceState, PlatformStatus } from "./device-events.js";
-import { Downstream, type PropertyGetHandler, type PropertySetHandler, type ServiceHandler } from "./downstream.js";
+import {
+  Downstream,
+  type DownstreamDeps,
+  type PropertyGetHandler,
+  type PropertySetHandler,
+  type ServiceHandler,
+} from "./downstream.js";
 import { type DeviceOptions, isLoopbackHost, type ResolvedOptions, resolveOptions } from "./options.js";
-import { Outbox } from "./outbox.js";
+import { Outbox, type OutboxDeps } from "./outbox.js";
 import { TimeSync } from "./time-sync.js";
 import { type MqttConnection, type MqttConnector, mqttJsConnector } from "./transport.js";
 
@@ -95,29 +102,10 @@ export class Device extends EventEmitter<DeviceEvents> {
     this.ids = createIdGenerator(
       1 + (((start[0] as number) << 16) | ((start[1] as number) << 8) | (start[2] as number)),
     );
-    this.outbox = new Outbox({
-      queue: this.queue,
-      clock: this.clock,
-      log: this.log,
-      rateLimits: this.options.rateLimits,
-      publish: (topic, payload) => this.publishNow(topic, payload, 1),
-      isOnline: () => this.currentState === "online",
-      onDropped: (info) => this.emit("dropped", info),
-    });
-    this.downstream = new Downstream({
-      identity: this.identity,
-      log: this.log,
-      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
-      publish: (topic, payload) => this.publishNow(topic, payload, 0),
-      onReply: (reply, topic) => this.onReply(reply, topic),
-      onNtp: (sample) => {
-        const offsetMs = this.time.apply(sample);
-        this.log.info({ offsetMs }, "time synchronised over /ext/ntp");
-        this.emit("timeSynced", { offsetMs });
-      },
-      onPlatformStatus: (status) => this.setPlatformStatus(status),
-      localNowMs: () => this.clock.nowMs(),
-    });
+    // One link object each (methods on a shared prototype) rather than a closure per callback: a fleet of
+    // devices pays for two small objects per device instead of nine closures.
+    this.outbox = new Outbox(new OutboxLink(this, this.queue, this.clock, this.log, this.options.rateLimits));
+    this.downstream = new Downstream(new DownstreamLink(this, this.log));
   }
 
   get state(): DeviceState {
@@ -280,7 +268,8 @@ export class Device extends EventEmitter<DeviceEvents> {
     });
   }
 
-  private onReply(reply: AlinkReply, topic: string): void {
+  /** @internal A reply from the platform (called by the session's downstream side). */
+  handleReply(reply: AlinkReply, topic: string): void {
     const late = !this.outbox.receive(reply, topic);
     this.emit("reply", reply, { topic, late });
   }
@@ -292,7 +281,8 @@ export class Device extends EventEmitter<DeviceEvents> {
     this.emit("state", next, previous);
   }
 
-  private setPlatformStatus(status: PlatformStatus): void {
+  /** @internal */
+  setPlatformStatus(status: PlatformStatus): void {
     if (this.status === status) return;
     this.status = status;
     this.log.warn({ status }, "platform changed the device's status");
@@ -410,7 +400,20 @@ export class Device extends EventEmitter<DeviceEvents> {
     }, this.options.ntpResyncSec * 1000);
   }
 
-  private publishNow(topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void> {
+  /** @internal */
+  applyTimeSample(sample: NtpResponse): void {
+    const offsetMs = this.time.apply(sample);
+    this.log.info({ offsetMs }, "time synchronised over /ext/ntp");
+    this.emit("timeSynced", { offsetMs });
+  }
+
+  /** @internal The local (uncorrected) clock. */
+  localNowMs(): number {
+    return this.clock.nowMs();
+  }
+
+  /** @internal Publishes now (rejects with `session.not_connected` when not online). */
+  publishNow(topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void> {
     const conn = this.conn;
     if (conn === undefined || this.currentState !== "online") {
       return Promise.reject(new TriadkitError("session.not_connected", "not online"));
@@ -428,4 +431,53 @@ export function createDevice(options: DeviceOptions): Device {
 
 function closedError(): TriadkitError {
   return new TriadkitError("session.closed", "the device session is closed");
+}
+
+/** The device's side of its {@link Outbox}. */
+class OutboxLink implements OutboxDeps {
+  constructor(
+    private readonly device: Device,
+    readonly queue: MessageStore,
+    readonly clock: Clock,
+    readonly log: Logger,
+    readonly rateLimits: ResolvedOptions["rateLimits"],
+  ) {}
+  publish(topic: string, payload: Uint8Array): Promise<void> {
+    return this.device.publishNow(topic, payload, 1);
+  }
+  isOnline(): boolean {
+    return this.device.state === "online";
+  }
+  onDropped(info: { count: number; total: number }): void {
+    this.device.emit("dropped", info);
+  }
+}
+
+/** The device's side of its {@link Downstream}. */
+class DownstreamLink implements DownstreamDeps {
+  constructor(
+    private readonly device: Device,
+    readonly log: Logger,
+  ) {}
+  get identity(): DeviceIdentity {
+    return this.device.identity;
+  }
+  emit(event: string, ...args: unknown[]): boolean {
+    return (this.device.emit as (e: string, ...a: unknown[]) => boolean).call(this.device, event, ...args);
+  }
+  publish(topic: string, payload: Uint8Array): Promise<void> {
+    return this.device.publishNow(topic, payload, 0);
+  }
+  onReply(reply: AlinkReply, topic: string): void {
+    this.device.handleReply(reply, topic);
+  }
+  onNtp(sample: NtpResponse): void {
+    this.device.applyTimeSample(sample);
+  }
+  onPlatformStatus(status: PlatformStatus): void {
+    this.device.setPlatformStatus(status);
+  }
+  localNowMs(): number {
+    return this.device.localNowMs();
+  }
 }
