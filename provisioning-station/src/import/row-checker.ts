@@ -1,7 +1,7 @@
 /**
  * Validates the data rows of a triad sheet with @triadkit/protocol and finds duplicates within the file. Pure and
  * in memory; one checker per sheet read. Memory per row: a 12-byte fingerprint per identity and per secret (secrets
- * are fingerprinted with a random per-checker HMAC key, never kept), and a number per Genie MAC.
+ * are hashed with a random per-checker salt, never kept), and a number per Genie MAC.
  */
 import { hash, randomBytes } from "node:crypto";
 import {

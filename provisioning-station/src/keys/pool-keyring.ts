@@ -21,7 +21,7 @@
  *   version (1 byte, 0x01) | nonce (12) | AES-256-GCM(station wrap key, pool key) (32) | tag (16)
  *   AD = "triadkit/poolkey/v1" 0x00 | u16 len | pool id | u32 key version | u16 len | station id
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, type KeyObject } from "node:crypto";
 import { TriadkitError } from "@triadkit/protocol";
 import type { Random } from "@triadkit/sdk";
 import type { WrappedPoolKey } from "../ledger/types.js";
@@ -120,6 +120,9 @@ interface VersionKeys {
   readonly poolKey: Uint8Array;
   readonly aead: Uint8Array;
   readonly fingerprint: Uint8Array;
+  /** The same two keys as KeyObjects: no key copy per sealed secret or fingerprint. */
+  readonly aeadKey: KeyObject;
+  readonly fingerprintKey: KeyObject;
 }
 
 /** The unwrapped pool keys of one pool, as this station holds them. */
@@ -138,10 +141,14 @@ export class PoolKeyring implements SecretSealer {
     this.nonces = pooledRandom(random);
     for (const [version, poolKey] of poolKeys) {
       const hk = (info: string) => new Uint8Array(hkdfSync("sha256", poolKey, poolId, info, 32));
+      const aead = hk("triadkit/pool/secret-aead/v1");
+      const fingerprint = hk("triadkit/pool/secret-fingerprint/v1");
       this.versions.set(version, {
         poolKey,
-        aead: hk("triadkit/pool/secret-aead/v1"),
-        fingerprint: hk("triadkit/pool/secret-fingerprint/v1"),
+        aead,
+        fingerprint,
+        aeadKey: createSecretKey(aead),
+        fingerprintKey: createSecretKey(fingerprint),
       });
     }
     this.keyVersion = Math.max(...poolKeys.keys());
@@ -212,18 +219,21 @@ export class PoolKeyring implements SecretSealer {
     return new Uint8Array(plain);
   }
 
+  /** Written straight into one output buffer (an import seals 100k secrets: fewer copies, less garbage). */
   private sealBytes(kind: SealedKind, subject: string, plain: Uint8Array): Uint8Array {
-    const header = Buffer.alloc(HEADER_BYTES);
-    header[0] = SEALED_FORMAT_VERSION;
-    header.writeUInt32BE(this.keyVersion, 1);
+    const out = Buffer.alloc(HEADER_BYTES + NONCE_BYTES + plain.length + TAG_BYTES);
+    out[0] = SEALED_FORMAT_VERSION;
+    out.writeUInt32BE(this.keyVersion, 1);
+    const header = out.subarray(0, HEADER_BYTES);
     const nonce = this.nonces.bytes(NONCE_BYTES);
-    const body = gcmSeal(
-      this.version(this.keyVersion).aead,
-      nonce,
-      plain,
-      sealedAd(kind, this.poolId, subject, header),
-    );
-    return new Uint8Array(Buffer.concat([header, nonce, body]));
+    out.set(nonce, HEADER_BYTES);
+    const c = createCipheriv("aes-256-gcm", this.version(this.keyVersion).aeadKey, nonce);
+    c.setAAD(sealedAd(kind, this.poolId, subject, header));
+    let at = HEADER_BYTES + NONCE_BYTES;
+    at += c.update(plain).copy(out, at);
+    at += c.final().copy(out, at);
+    c.getAuthTag().copy(out, at);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
 
   /** Undefined when authentication fails; `keys.unknown_key_version` for a version this keyring lacks. */
@@ -240,7 +250,7 @@ export class PoolKeyring implements SecretSealer {
 
   /** Hex HMAC-SHA256 of the secret under the current version's fingerprint key. */
   fingerprint(secret: string): string {
-    return createHmac("sha256", this.version(this.keyVersion).fingerprint).update(secret, "utf8").digest("hex");
+    return createHmac("sha256", this.version(this.keyVersion).fingerprintKey).update(secret, "utf8").digest("hex");
   }
 
   /** This keyring's pool keys wrapped for a station (to grant it access). */

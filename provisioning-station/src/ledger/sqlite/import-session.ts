@@ -170,7 +170,7 @@ class SqliteImportSession implements ImportSession {
       row.sourceRow,
       row.identity.family,
       ...identityColumns(row.identity),
-      Buffer.from(row.sealedSecret),
+      Buffer.from(row.sealedSecret.buffer, row.sealedSecret.byteOffset, row.sealedSecret.byteLength), // a view
       Buffer.from(row.secretFingerprint, "hex"),
       time,
     );
