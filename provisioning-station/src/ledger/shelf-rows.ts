@@ -3,9 +3,10 @@
  * import (given lookups into the ledger), and the refusals the writers raise. The SQL itself is per backend.
  */
 import { TriadkitError } from "@triadkit/protocol";
-import type { AuditDetails } from "../audit/types.js";
+import type { AuditDetails, AuditEvent } from "../audit/types.js";
 import {
   checkNewShelfDevice,
+  describeShelf,
   type NewShelfDevice,
   type ShelfActivation,
   type ShelfCodeRecord,
@@ -14,8 +15,10 @@ import {
   type ShelfImportRow,
   type ShelfRowIssue,
   type ShelfSelector,
+  type ShelfSource,
   type ShelfStore,
 } from "./shelf.js";
+import type { HumanDecision } from "./types.js";
 
 export interface DeviceRow {
   seq: number;
@@ -299,4 +302,96 @@ export function releaseRefusal(device: ShelfDevice, linkStatus: string | undefin
     );
   }
   return undefined;
+}
+
+/** The one audit entry of a shelf import. */
+export function shelfImportEvent(
+  devices: readonly ShelfDevice[],
+  source: ShelfSource,
+  newBrands: readonly string[],
+  newStores: readonly number[],
+): AuditEvent {
+  return {
+    action: "shelf.import",
+    ...(devices.length === 1 ? { identity: describeShelf(devices[0] as ShelfDevice) } : {}),
+    details: {
+      ...source.details,
+      via: source.via,
+      ...(source.via === "import" ? { fileName: source.fileName, sha256: source.sha256 } : {}),
+      rows: devices.length,
+      brands: [...new Set(devices.map((d) => d.brand))].sort(),
+      stores: [...new Set(devices.map((d) => d.storeId))].sort((a, b) => a - b),
+      newBrands: [...newBrands],
+      newStores: [...newStores],
+      deviceCodes: devices.map((d) => d.deviceCode),
+    },
+  };
+}
+
+export function shelfAssignEvent(chipId: string, device: ShelfDevice, selector: ShelfSelector): AuditEvent {
+  return {
+    action: "shelf.assign",
+    identity: describeShelf(device),
+    details: {
+      chipId,
+      brand: device.brand,
+      storeId: device.storeId,
+      deviceCode: device.deviceCode,
+      to: selectorText(selector),
+    },
+  };
+}
+
+export function shelfActivateEvent(device: ShelfDevice, evidence: ShelfActivation): AuditEvent {
+  return {
+    action: "shelf.activate",
+    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
+    identity: describeShelf(device),
+    details: {
+      from: "pending_activation",
+      to: "activated",
+      storeId: device.storeId,
+      deviceCode: device.deviceCode,
+      chipId: device.chipId ?? null,
+      evidence: { ...evidence },
+    },
+  };
+}
+
+export function shelfCodeChangeEvent(
+  device: ShelfDevice,
+  after: ShelfDevice,
+  code: string,
+  newCode: string,
+  source: ShelfCodeSource,
+  note: string | undefined,
+): AuditEvent {
+  return {
+    action: "shelf.code_change",
+    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
+    identity: describeShelf(after),
+    details: {
+      storeId: device.storeId,
+      from: code,
+      to: newCode,
+      source,
+      status: device.status,
+      chipId: device.chipId ?? null,
+      ...(note === undefined || note === "" ? {} : { note }),
+    },
+  };
+}
+
+export function shelfReleaseEvent(device: ShelfDevice, decision: HumanDecision): AuditEvent {
+  return {
+    action: "shelf.release",
+    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
+    identity: describeShelf(device),
+    details: {
+      storeId: device.storeId,
+      deviceCode: device.deviceCode,
+      chipId: device.chipId ?? null,
+      humanDecision: { operator: decision.operator.trim(), reason: decision.reason.trim() },
+    },
+  };
 }

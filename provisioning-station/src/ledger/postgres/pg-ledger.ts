@@ -23,6 +23,7 @@ import type {
   ShelfStore,
 } from "../shelf.js";
 import { checkActor } from "../sqlite/audit-log.js";
+import { checkFirstPoolKey, checkNextPoolKey, grantEvent, stationsToRegrant } from "../sqlite/key-store.js";
 import { type WorkOrderRow, workOrderFromRow } from "../sqlite/rows.js";
 import type {
   Actor,
@@ -271,9 +272,7 @@ export class PgLedger implements Ledger {
 
   async createPoolKey(wrapped: WrappedPoolKey, actor: Actor): Promise<boolean> {
     checkActor(actor, this.stationId);
-    if (wrapped.version !== 1 || wrapped.stationId !== this.stationId) {
-      throw new TriadkitError("config.invalid", "the first pool key is version 1, wrapped for this station");
-    }
+    checkFirstPoolKey(wrapped, this.stationId);
     return this.write(async (db, audit) => {
       await lockPool(db);
       if ((await latestKeyVersionPg(db)) > 0) return false;
@@ -287,15 +286,10 @@ export class PgLedger implements Ledger {
     checkActor(actor, this.stationId);
     await this.write(async (db, audit) => {
       await lockPool(db);
+      const event = grantEvent(station, wrapped);
       await registerStationPg(db, station, false);
-      for (const w of wrapped) {
-        if (w.stationId !== station.stationId) throw new TriadkitError("config.invalid", "wrap for another station");
-        await storeWrapPg(db, w);
-      }
-      await audit(actor, {
-        action: "keys.grant",
-        details: { stationId: station.stationId, keyVersions: wrapped.map((w) => w.version) },
-      });
+      for (const w of wrapped) await storeWrapPg(db, w);
+      await audit(actor, event);
     });
   }
 
@@ -304,22 +298,16 @@ export class PgLedger implements Ledger {
     return this.write(async (db, audit) => {
       await lockPool(db);
       const v = await latestKeyVersionPg(db);
-      if (next.version !== v + 1 || next.stationId !== this.stationId) {
-        throw new TriadkitError("keys.stale_key_version", `the next pool key version must be ${v + 1}`, {
-          keyVersion: next.version,
-        });
-      }
+      checkNextPoolKey(next, v, this.stationId);
       await storeWrapPg(db, next);
       const { resealed, resealedPops } = await resealAllPg(db, reseal);
-      const stationsToRegrant = [...new Set((await readPoolKeysPg(db)).map((w) => w.stationId))]
-        .filter((id) => id !== this.stationId)
-        .sort();
+      const regrant = stationsToRegrant(await readPoolKeysPg(db), this.stationId);
       await db.query("DELETE FROM pool_keys WHERE version < $1", [next.version]);
       await audit(actor, {
         action: "keys.rotate",
-        details: { fromVersion: v, toVersion: next.version, resealed, resealedPops, stationsToRegrant },
+        details: { fromVersion: v, toVersion: next.version, resealed, resealedPops, stationsToRegrant: regrant },
       });
-      return { resealed, resealedPops, stationsToRegrant };
+      return { resealed, resealedPops, stationsToRegrant: regrant };
     });
   }
 

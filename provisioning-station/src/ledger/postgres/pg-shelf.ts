@@ -10,7 +10,6 @@ import {
   checkDeviceCode,
   checkShelfName,
   checkStoreId,
-  describeShelf,
   type ShelfActivation,
   type ShelfCodeRecord,
   type ShelfCodeSource,
@@ -40,7 +39,11 @@ import {
   releaseRefusal,
   SELECT_DEVICE,
   type StoreRow,
-  selectorText,
+  shelfActivateEvent,
+  shelfAssignEvent,
+  shelfCodeChangeEvent,
+  shelfImportEvent,
+  shelfReleaseEvent,
   shelfRowKeys,
   storeFromRow,
   unknownCodeError,
@@ -198,21 +201,7 @@ export async function importShelfPg(
   }
   const devices: ShelfDevice[] = [];
   for (const s of seqs) devices.push(await deviceBySeq(db, s));
-  const entry = await audit(actor, {
-    action: "shelf.import",
-    ...(devices.length === 1 ? { identity: describeShelf(devices[0] as ShelfDevice) } : {}),
-    details: {
-      ...source.details,
-      via: source.via,
-      ...(source.via === "import" ? { fileName: source.fileName, sha256: source.sha256 } : {}),
-      rows: devices.length,
-      brands: [...new Set(devices.map((d) => d.brand))].sort(),
-      stores: [...new Set(devices.map((d) => d.storeId))].sort((a, b) => a - b),
-      newBrands,
-      newStores,
-      deviceCodes: devices.map((d) => d.deviceCode),
-    },
-  });
+  const entry = await audit(actor, shelfImportEvent(devices, source, newBrands, newStores));
   return { ok: true, imported: devices.length, devices, newBrands, newStores, auditSeq: entry.seq };
 }
 
@@ -246,17 +235,7 @@ export async function assignShelfPg(
     row.seq,
   ]);
   const device = await deviceBySeq(db, row.seq);
-  await audit(actor, {
-    action: "shelf.assign",
-    identity: describeShelf(device),
-    details: {
-      chipId,
-      brand: device.brand,
-      storeId: device.storeId,
-      deviceCode: device.deviceCode,
-      to: selectorText(selector),
-    },
-  });
+  await audit(actor, shelfAssignEvent(chipId, device, selector));
   return device;
 }
 
@@ -307,19 +286,7 @@ export async function activateShelfPg(
     "UPDATE shelf_devices SET status = 'activated', activated_at = $1, evidence = $2, updated_at = $3 WHERE seq = $4",
     [activation.observedAt, JSON.stringify(evidence), now, device.seq],
   );
-  await audit(actor, {
-    action: "shelf.activate",
-    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
-    identity: describeShelf(device),
-    details: {
-      from: "pending_activation",
-      to: "activated",
-      storeId: device.storeId,
-      deviceCode: device.deviceCode,
-      chipId: device.chipId ?? null,
-      evidence: { ...evidence },
-    },
-  });
+  await audit(actor, shelfActivateEvent(device, evidence));
   return deviceBySeq(db, device.seq);
 }
 
@@ -350,20 +317,7 @@ export async function changeShelfCodePg(
   ]);
   await db.query("UPDATE shelf_devices SET code = $1, updated_at = $2 WHERE seq = $3", [newCode, now, device.seq]);
   const after = await deviceBySeq(db, device.seq);
-  await audit(actor, {
-    action: "shelf.code_change",
-    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
-    identity: describeShelf(after),
-    details: {
-      storeId: device.storeId,
-      from: code,
-      to: newCode,
-      source,
-      status: device.status,
-      chipId: device.chipId ?? null,
-      ...(text === undefined || text === "" ? {} : { note: text }),
-    },
-  });
+  await audit(actor, shelfCodeChangeEvent(device, after, code, newCode, source, text));
   return after;
 }
 
@@ -387,17 +341,7 @@ export async function releaseShelfPg(
   const refusal = releaseRefusal(device, link?.status);
   if (refusal !== undefined) throw refusal;
   await releaseHeld(db, device.seq, now);
-  await audit(actor, {
-    action: "shelf.release",
-    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
-    identity: describeShelf(device),
-    details: {
-      storeId: device.storeId,
-      deviceCode: device.deviceCode,
-      chipId: device.chipId,
-      humanDecision: { operator: decision.operator.trim(), reason: decision.reason.trim() },
-    },
-  });
+  await audit(actor, shelfReleaseEvent(device, decision));
   return deviceBySeq(db, device.seq);
 }
 

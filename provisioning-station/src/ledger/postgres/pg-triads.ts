@@ -14,6 +14,7 @@ import {
   type LinkRow,
   linkDetails,
   linkFromRow,
+  linkStatusEvent,
   linkValues,
 } from "../sqlite/device-store.js";
 import { tallyCounts } from "../sqlite/queries.js";
@@ -256,19 +257,7 @@ export async function setLinkStatusTxPg(
   if (reason.trim() === "") throw new TriadkitError("config.invalid", "a reason is required");
   await setLinkStatusPg(db, triadId, status, now);
   const shelf = status === "scrapped" ? await releaseShelfOfChipPg(db, before.chipId, now) : undefined;
-  await audit(actor, {
-    action: "device.link",
-    triadId,
-    identity: describeIdentity(triadFromRow(row).identity),
-    details: {
-      chipId: before.chipId,
-      from: before.status,
-      status,
-      reason: reason.trim(),
-      state: row.state,
-      ...(shelf === undefined ? {} : { shelf }),
-    },
-  });
+  await audit(actor, linkStatusEvent(triadFromRow(row), before, status, reason, shelf));
   return (await readLinkPg(db, triadId)) as DeviceLink;
 }
 

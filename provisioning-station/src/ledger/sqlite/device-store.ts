@@ -4,7 +4,16 @@
  */
 import { TriadkitError, toHex } from "@triadkit/protocol";
 import type Database from "better-sqlite3";
-import type { DeviceLink, DeviceLinkStatus, FactoryAnchorRecord, NewDeviceLink, Resealer } from "../types.js";
+import type { AuditDetails, AuditEvent } from "../../audit/types.js";
+import { describeIdentity } from "../identity.js";
+import type {
+  DeviceLink,
+  DeviceLinkStatus,
+  FactoryAnchorRecord,
+  NewDeviceLink,
+  Resealer,
+  TriadRecord,
+} from "../types.js";
 
 export interface LinkRow {
   triad_id: string;
@@ -159,6 +168,29 @@ export function storeLink(
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
   ).run(...linkValues(triadId, link, stationId, existing?.linkedAt ?? now, now));
   return readLink(db, triadId) as DeviceLink;
+}
+
+/** The audit entry of a link marked off its device (`setDeviceLinkStatus`). */
+export function linkStatusEvent(
+  triad: TriadRecord,
+  before: DeviceLink,
+  status: DeviceLinkStatus,
+  reason: string,
+  shelf: AuditDetails | undefined,
+): AuditEvent {
+  return {
+    action: "device.link",
+    triadId: triad.id,
+    identity: describeIdentity(triad.identity),
+    details: {
+      chipId: before.chipId,
+      from: before.status,
+      status,
+      reason: reason.trim(),
+      state: triad.state,
+      ...(shelf === undefined ? {} : { shelf }),
+    },
+  };
 }
 
 /** Audit details of a link: identity, never the PoP. */

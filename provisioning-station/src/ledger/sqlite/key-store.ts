@@ -1,6 +1,7 @@
 /** Stations and wrapped pool keys in SQLite; called inside the ledger's write transactions. */
 import { TriadkitError } from "@triadkit/protocol";
 import type Database from "better-sqlite3";
+import type { AuditEvent } from "../../audit/types.js";
 import type { ResealedSecret, StationRecord, WrappedPoolKey } from "../types.js";
 
 const u8 = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -92,4 +93,36 @@ export function resealAll(
     }
     if (rows.length < 1000) return resealed;
   }
+}
+
+/** The first pool key is version 1, wrapped for the station storing it. */
+export function checkFirstPoolKey(wrapped: WrappedPoolKey, stationId: string): void {
+  if (wrapped.version !== 1 || wrapped.stationId !== stationId) {
+    throw new TriadkitError("config.invalid", "the first pool key is version 1, wrapped for this station");
+  }
+}
+
+/** A rotation stores the next version, wrapped for the rotating station. */
+export function checkNextPoolKey(next: WrappedPoolKey, current: number, stationId: string): void {
+  if (next.version !== current + 1 || next.stationId !== stationId) {
+    throw new TriadkitError("keys.stale_key_version", `the next pool key version must be ${current + 1}`, {
+      keyVersion: next.version,
+    });
+  }
+}
+
+/** The `keys.grant` entry; refuses a wrap for another station than the one granted. */
+export function grantEvent(station: StationRecord, wrapped: readonly WrappedPoolKey[]): AuditEvent {
+  for (const w of wrapped) {
+    if (w.stationId !== station.stationId) throw new TriadkitError("config.invalid", "wrap for another station");
+  }
+  return {
+    action: "keys.grant",
+    details: { stationId: station.stationId, keyVersions: wrapped.map((w) => w.version) },
+  };
+}
+
+/** The stations other than `stationId` holding a wrap before a rotation: they need a new grant after it. */
+export function stationsToRegrant(keys: readonly WrappedPoolKey[], stationId: string): string[] {
+  return [...new Set(keys.map((w) => w.stationId))].filter((id) => id !== stationId).sort();
 }

@@ -11,7 +11,6 @@ import {
   checkDeviceCode,
   checkShelfName,
   checkStoreId,
-  describeShelf,
   type ShelfActivation,
   type ShelfCodeRecord,
   type ShelfCodeSource,
@@ -41,6 +40,11 @@ import {
   releaseRefusal,
   SELECT_DEVICE,
   type StoreRow,
+  shelfActivateEvent,
+  shelfAssignEvent,
+  shelfCodeChangeEvent,
+  shelfImportEvent,
+  shelfReleaseEvent,
   storeFromRow,
   unknownCodeError,
 } from "../shelf-rows.js";
@@ -179,21 +183,7 @@ export function importShelfTx(
     seqs.push(seq);
   }
   const devices = seqs.map((s) => deviceBySeq(db, s));
-  const entry = audit(actor, {
-    action: "shelf.import",
-    ...(devices.length === 1 ? { identity: describeShelf(devices[0] as ShelfDevice) } : {}),
-    details: {
-      ...source.details,
-      via: source.via,
-      ...(source.via === "import" ? { fileName: source.fileName, sha256: source.sha256 } : {}),
-      rows: devices.length,
-      brands: [...new Set(devices.map((d) => d.brand))].sort(),
-      stores: [...new Set(devices.map((d) => d.storeId))].sort((a, b) => a - b),
-      newBrands,
-      newStores,
-      deviceCodes: devices.map((d) => d.deviceCode),
-    },
-  });
+  const entry = audit(actor, shelfImportEvent(devices, source, newBrands, newStores));
   return { ok: true, imported: devices.length, devices, newBrands, newStores, auditSeq: entry.seq };
 }
 
@@ -232,11 +222,7 @@ export function assignShelfTx(
     pick.seq,
   );
   const device = deviceBySeq(db, pick.seq);
-  audit(actor, {
-    action: "shelf.assign",
-    identity: describeShelf(device),
-    details: { chipId, brand: device.brand, storeId: device.storeId, deviceCode: device.deviceCode, to: w.text },
-  });
+  audit(actor, shelfAssignEvent(chipId, device, selector));
   return device;
 }
 
@@ -285,19 +271,7 @@ export function activateShelfTx(
   db.prepare(
     "UPDATE shelf_devices SET status = 'activated', activated_at = ?, evidence = ?, updated_at = ? WHERE seq = ?",
   ).run(activation.observedAt, JSON.stringify(evidence), now, device.seq);
-  audit(actor, {
-    action: "shelf.activate",
-    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
-    identity: describeShelf(device),
-    details: {
-      from: "pending_activation",
-      to: "activated",
-      storeId: device.storeId,
-      deviceCode: device.deviceCode,
-      chipId: device.chipId ?? null,
-      evidence: { ...evidence },
-    },
-  });
+  audit(actor, shelfActivateEvent(device, evidence));
   return deviceBySeq(db, device.seq);
 }
 
@@ -329,20 +303,7 @@ export function changeShelfCodeTx(
   );
   db.prepare("UPDATE shelf_devices SET code = ?, updated_at = ? WHERE seq = ?").run(newCode, now, device.seq);
   const after = deviceBySeq(db, device.seq);
-  audit(actor, {
-    action: "shelf.code_change",
-    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
-    identity: describeShelf(after),
-    details: {
-      storeId: device.storeId,
-      from: code,
-      to: newCode,
-      source,
-      status: device.status,
-      chipId: device.chipId ?? null,
-      ...(text === undefined || text === "" ? {} : { note: text }),
-    },
-  });
+  audit(actor, shelfCodeChangeEvent(device, after, code, newCode, source, text));
   return after;
 }
 
@@ -373,17 +334,7 @@ export function releaseShelfTx(
   const refusal = releaseRefusal(device, link?.status);
   if (refusal !== undefined) throw refusal;
   releaseHeld(db, device.seq, now);
-  audit(actor, {
-    action: "shelf.release",
-    ...(device.triadId === undefined ? {} : { triadId: device.triadId }),
-    identity: describeShelf(device),
-    details: {
-      storeId: device.storeId,
-      deviceCode: device.deviceCode,
-      chipId: device.chipId,
-      humanDecision: { operator: decision.operator.trim(), reason: decision.reason.trim() },
-    },
-  });
+  audit(actor, shelfReleaseEvent(device, decision));
   return deviceBySeq(db, device.seq);
 }
 

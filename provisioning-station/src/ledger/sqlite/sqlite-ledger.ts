@@ -48,7 +48,18 @@ import { validateWorkOrder } from "../work-order.js";
 import { checkActor, readAuditCheckpoints, readAuditEntries, SqliteAuditLog } from "./audit-log.js";
 import { insertAnchor, readAnchor, readLink, readLinksByChip, resealDeviceSecrets } from "./device-store.js";
 import { beginSqliteImport } from "./import-session.js";
-import { latestKeyVersion, readPoolKeys, readStations, registerStation, resealAll, storeWrap } from "./key-store.js";
+import {
+  checkFirstPoolKey,
+  checkNextPoolKey,
+  grantEvent,
+  latestKeyVersion,
+  readPoolKeys,
+  readStations,
+  registerStation,
+  resealAll,
+  stationsToRegrant,
+  storeWrap,
+} from "./key-store.js";
 import { countTriads, findTriadByIdentity, queryTriads } from "./queries.js";
 import { type TriadRow, triadFromRow, type WorkOrderRow, workOrderFromRow } from "./rows.js";
 import { asLedgerError, migrate, openConnection } from "./schema.js";
@@ -304,9 +315,7 @@ export class SqliteLedger implements Ledger {
 
   async createPoolKey(wrapped: WrappedPoolKey, actor: Actor): Promise<boolean> {
     checkActor(actor, this.stationId);
-    if (wrapped.version !== 1 || wrapped.stationId !== this.stationId) {
-      throw new TriadkitError("config.invalid", "the first pool key is version 1, wrapped for this station");
-    }
+    checkFirstPoolKey(wrapped, this.stationId);
     return this.write((audit) => {
       if (latestKeyVersion(this.db) > 0) return false;
       storeWrap(this.db, wrapped);
@@ -318,15 +327,10 @@ export class SqliteLedger implements Ledger {
   async grantStation(station: StationRecord, wrapped: readonly WrappedPoolKey[], actor: Actor): Promise<void> {
     checkActor(actor, this.stationId);
     await this.write((audit) => {
+      const event = grantEvent(station, wrapped);
       registerStation(this.db, station, false);
-      for (const w of wrapped) {
-        if (w.stationId !== station.stationId) throw new TriadkitError("config.invalid", "wrap for another station");
-        storeWrap(this.db, w);
-      }
-      audit(actor, {
-        action: "keys.grant",
-        details: { stationId: station.stationId, keyVersions: wrapped.map((w) => w.version) },
-      });
+      for (const w of wrapped) storeWrap(this.db, w);
+      audit(actor, event);
     });
   }
 
@@ -334,23 +338,17 @@ export class SqliteLedger implements Ledger {
     checkActor(actor, this.stationId);
     return this.write((audit) => {
       const v = latestKeyVersion(this.db);
-      if (next.version !== v + 1 || next.stationId !== this.stationId) {
-        throw new TriadkitError("keys.stale_key_version", `the next pool key version must be ${v + 1}`, {
-          keyVersion: next.version,
-        });
-      }
+      checkNextPoolKey(next, v, this.stationId);
       storeWrap(this.db, next);
       const resealed = resealAll(this.db, (id, sealed) => reseal.secret(id, sealed));
       const resealedPops = resealDeviceSecrets(this.db, reseal);
-      const stationsToRegrant = [...new Set(readPoolKeys(this.db).map((w) => w.stationId))]
-        .filter((id) => id !== this.stationId)
-        .sort();
+      const regrant = stationsToRegrant(readPoolKeys(this.db), this.stationId);
       this.db.prepare("DELETE FROM pool_keys WHERE version < ?").run(next.version);
       audit(actor, {
         action: "keys.rotate",
-        details: { fromVersion: v, toVersion: next.version, resealed, resealedPops, stationsToRegrant },
+        details: { fromVersion: v, toVersion: next.version, resealed, resealedPops, stationsToRegrant: regrant },
       });
-      return { resealed, resealedPops, stationsToRegrant };
+      return { resealed, resealedPops, stationsToRegrant: regrant };
     });
   }
 

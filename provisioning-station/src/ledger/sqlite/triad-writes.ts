@@ -8,7 +8,7 @@ import type { AuditEntry, AuditEvent } from "../../audit/types.js";
 import { describeIdentity } from "../identity.js";
 import { checkTransition, transitionEvent, transitionReason } from "../state-machine.js";
 import type { Actor, DeviceLink, DeviceLinkStatus, NewDeviceLink, TransitionRequest, TriadRecord } from "../types.js";
-import { checkNewLink, linkDetails, readLink, setLinkStatus, storeLink } from "./device-store.js";
+import { checkNewLink, linkDetails, linkStatusEvent, readLink, setLinkStatus, storeLink } from "./device-store.js";
 import { type TriadRow, triadFromRow } from "./rows.js";
 import { attachShelfTriad, releaseShelfOfChip } from "./shelf-store.js";
 
@@ -135,18 +135,6 @@ export function setLinkStatusTx(
   if (reason.trim() === "") throw new TriadkitError("config.invalid", "a reason is required");
   setLinkStatus(db, triadId, status, now);
   const shelf = status === "scrapped" ? releaseShelfOfChip(db, before.chipId, now) : undefined;
-  audit(actor, {
-    action: "device.link",
-    triadId,
-    identity: describeIdentity(triadFromRow(row).identity),
-    details: {
-      chipId: before.chipId,
-      from: before.status,
-      status,
-      reason: reason.trim(),
-      state: row.state,
-      ...(shelf === undefined ? {} : { shelf }),
-    },
-  });
+  audit(actor, linkStatusEvent(triadFromRow(row), before, status, reason, shelf));
   return readLink(db, triadId) as DeviceLink;
 }
