@@ -329,6 +329,27 @@ describe("liteConnector against a scripted broker", () => {
     await expect.poll(() => broker.received.filter((p) => p.cmd === "puback")).toMatchObject([{ messageId: 321 }]);
   });
 
+  it("packets split across reads (byte by byte, the length field too) and several in one read all arrive", async () => {
+    const t = open(broker.url, {});
+    await t.connected;
+    const socket = broker.sockets.at(-1) as Socket;
+    const big = "x".repeat(300); // a two-byte remaining length
+    const one = (topic: string, payload: string) =>
+      mqttPacket.generate({ cmd: "publish", topic, payload, qos: 0, dup: false, retain: false });
+    const split = one("s/1", big);
+    for (const byte of split) {
+      socket.write(Buffer.from([byte]));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    socket.write(Buffer.concat([one("s/2", "a"), one("s/3", "b"), one("s/4", big).subarray(0, 5)]));
+    await new Promise((r) => setTimeout(r, 10));
+    socket.write(one("s/4", big).subarray(5));
+    await expect
+      .poll(() => t.messages.map((m) => `${m.topic}:${m.payload.length}`))
+      .toEqual(["s/1:300", "s/2:1", "s/3:1", "s/4:300"]);
+    expect(t.errors).toEqual([]);
+  });
+
   it("SUBACK: granted QoS per filter; a 0x80 among them fails the subscribe with that code", async () => {
     const t = open(broker.url, {});
     await t.connected;

@@ -8,9 +8,10 @@ import type { MqttConnection, MqttConnectOptions, MqttConnector } from "./transp
  * A compact MQTT 3.1.1 client for the session: one bare `net`/`tls` socket, `mqtt-packet` for the codec, and only
  * what {@link MqttConnection} needs (CONNECT/CONNACK, SUBSCRIBE/SUBACK, PUBLISH QoS 0 and 1 both ways, PINGREQ on
  * keepalive, DISCONNECT). No reconnect, no offline store, no topic aliases: the session owns reconnects and its own
- * queue. Per connection it keeps a socket, a parser, one timer and a lazily created map of packets waiting for an
- * ack; everything else (listeners, fixed packets) is shared by all connections. Errors look like MQTT.js's: a
- * refused CONNACK is an `Error` whose `code` is the return code, socket errors keep Node's string `code`.
+ * queue. Per connection it keeps a socket, one timer, a parser only while a packet is arriving, and a lazily created
+ * map of packets waiting for an ack; everything else (listeners, fixed packets) is shared by all connections. Errors
+ * look like MQTT.js's: a refused CONNACK is an `Error` whose `code` is the return code, socket errors keep Node's
+ * string `code`.
  */
 export interface LiteConnectorOptions {
   /** Source address to bind the socket to (e.g. spreading a fleet over 127.0.0.0/8). */
@@ -50,7 +51,8 @@ type Owned<T> = T & { [OWNER]: LiteConnection };
 
 class LiteConnection extends EventEmitter implements MqttConnection {
   private readonly socket: Owned<Socket>;
-  private readonly parser: Owned<Parser>;
+  /** Created when bytes arrive and dropped again at a packet boundary: an idle connection keeps no parser. */
+  private parser: Owned<Parser> | undefined;
   private timer: NodeJS.Timeout;
   private readonly keepaliveMs: number;
   private flags = 0;
@@ -81,11 +83,6 @@ class LiteConnection extends EventEmitter implements MqttConnection {
     socket.on("error", onSocketError);
     socket.on("close", onSocketClose);
     this.socket = socket;
-    const parser = mqttPacket.parser({ protocolVersion: 4 }) as Owned<Parser>;
-    parser[OWNER] = this;
-    parser.on("packet", onParserPacket);
-    parser.on("error", onParserError);
-    this.parser = parser;
     this.keepaliveMs = options.keepalive * 1000;
     this.timer = setTimeout(onConnectTimeout, options.connectTimeout, this);
     // Written at once: the socket buffers it until it is connected (or its TLS handshake done).
@@ -252,7 +249,8 @@ class LiteConnection extends EventEmitter implements MqttConnection {
     if (this.flags & CLOSED) return;
     this.flags = CLOSED;
     clearTimeout(this.timer);
-    this.parser.removeAllListeners();
+    this.parser?.removeAllListeners();
+    this.parser = undefined;
     const waiting = this.waiting;
     this.waiting = undefined;
     if (waiting) for (const waiter of waiting.values()) waiter(connectionClosed());
@@ -261,8 +259,27 @@ class LiteConnection extends EventEmitter implements MqttConnection {
 
   /** @internal */
   parse(chunk: Buffer): void {
-    if (!(this.flags & CLOSED)) this.parser.parse(chunk);
+    if (this.flags & CLOSED) return;
+    let parser = this.parser;
+    if (parser === undefined) {
+      parser = mqttPacket.parser({ protocolVersion: 4 }) as Owned<Parser>;
+      parser[OWNER] = this;
+      parser.on("packet", onParserPacket);
+      parser.on("error", onParserError);
+      this.parser = parser;
+    }
+    const left = parser.parse(chunk);
+    // Between packets (nothing buffered, no header read, no packet begun) the parser holds no state worth keeping.
+    if (left === 0 && this.parser === parser && isBetweenPackets(parser)) {
+      this.parser = undefined;
+    }
   }
+}
+
+/** mqtt-packet's parser state: back at its first step, with no packet length read. */
+function isBetweenPackets(parser: Parser): boolean {
+  const state = parser as unknown as { _stateCounter?: number; packet?: { length?: number } };
+  return state._stateCounter === 0 && state.packet?.length === -1;
 }
 
 function connectionClosed(): Error {
