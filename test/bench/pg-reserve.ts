@@ -13,13 +13,13 @@ import { CryptoRandom } from "@triadkit/sdk";
 import { grantStation, openPoolKeyring } from "../../provisioning-station/src/keys/pool-keys.js";
 import { deriveStationKey } from "../../provisioning-station/src/keys/station-key.js";
 import { genieOrder, genieRows, SOURCE, testClock } from "../../provisioning-station/src/ledger/__tests__/fixtures.js";
-import { openPgLedger, type PgLedger } from "../../provisioning-station/src/ledger/postgres/pg-ledger.js";
 import {
   dropSchema,
   isReachable,
   TEST_POSTGRES_URL,
   testSchemaName,
-} from "../../provisioning-station/src/ledger/postgres/pg-test-db.js";
+} from "../../provisioning-station/src/ledger/__tests__/pg-test-db.js";
+import { openPgLedger, type PgLedger } from "../../provisioning-station/src/ledger/postgres/pg-ledger.js";
 import { type Benchmark, figure } from "./types.js";
 
 const STATIONS = 4;

@@ -9,10 +9,10 @@ import { describe, expect, it } from "vitest";
 import { grantStation, openPoolKeyring } from "../../keys/pool-keys.js";
 import { deriveStationKey } from "../../keys/station-key.js";
 import { genieOrder, genieRows, SOURCE, testClock } from "../__tests__/fixtures.js";
+import { dropSchema, requirePostgres, TEST_POSTGRES_URL, testSchemaName } from "../__tests__/pg-test-db.js";
 import { ledgerContract } from "../ledger.contract.js";
 import type { TriadRecord } from "../types.js";
 import { openPgLedger } from "./pg-ledger.js";
-import { dropSchema, requirePostgres, TEST_POSTGRES_URL, testSchemaName } from "./pg-test-db.js";
 
 const available = await requirePostgres();
 

@@ -9,9 +9,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { grantStation, openPoolKeyring } from "../../keys/pool-keys.js";
 import { deriveStationKey } from "../../keys/station-key.js";
 import { genieOrder, genieRows, SOURCE, testClock } from "../__tests__/fixtures.js";
+import { dropSchema, requirePostgres, TEST_POSTGRES_URL, testSchemaName } from "../__tests__/pg-test-db.js";
 import { openPgLedger, type PgLedger } from "./pg-ledger.js";
 import { connectPool, inTransaction, migratePg, PG_SCHEMA_VERSION } from "./pg-schema.js";
-import { dropSchema, requirePostgres, TEST_POSTGRES_URL, testSchemaName } from "./pg-test-db.js";
 
 const available = await requirePostgres();
 
