@@ -2,7 +2,7 @@
  * @triadkit/provisioning-station: the factory app. Nothing else in the workspace imports it.
  *
  * - ./import: reading platform triad sheets (xlsx/CSV), spreadsheet-damage detection, the rejection report;
- * - ./ledger: the `Ledger` contract, its SQLite backend and `openStation` (ledger + keys + audit);
+ * - ./ledger: the `Ledger` contract, its SQLite and PostgreSQL backends and `openStation` (ledger + keys + audit);
  * - ./keys: the station key file and the pool data key that seals every secret;
  * - ./audit: the chained, MACed audit trail, its checkpoints and `verifyAudit`;
  * - ./station-import: the all-or-nothing import of a sheet into a work order;
@@ -25,6 +25,7 @@ export * from "./keys/station-key.js";
 export * from "./labels/index.js";
 export * from "./ledger/accept-head.js";
 export * from "./ledger/open-station.js";
+export { openPgLedger, PgLedger, type PgLedgerOptions } from "./ledger/postgres/pg-ledger.js";
 export * from "./ledger/sqlite/sqlite-ledger.js";
 export * from "./ledger/types.js";
 export * from "./products/index.js";
