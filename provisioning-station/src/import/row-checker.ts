@@ -18,6 +18,7 @@ import {
 import type { TriadIdentity } from "../ledger/types.js";
 import { type Cell, type CellKind, readCell } from "./cells.js";
 import type { AlibabaColumns, GenieColumns, TriadColumns } from "./columns.js";
+import { FingerprintTable } from "./fingerprint-table.js";
 import type { ImportIssue, SheetItem } from "./types.js";
 
 export interface RowCheckerOptions {
@@ -71,10 +72,10 @@ export class TriadRowChecker {
   /** A random per-checker salt in front of every secret's fingerprint (see #fingerprint). */
   readonly #secretSalt = randomBytes(24).toString("base64");
   /** Alibaba: fingerprint of ProductKey+DeviceName → first row. */
-  readonly #names = new Map<string, number>();
+  readonly #names = new FingerprintTable();
   /** Genie: 48-bit MAC → first row × 2 + (1 when it was a Bluetooth MAC). */
   readonly #macs = new Map<number, number>();
-  readonly #secrets = new Map<string, number>();
+  readonly #secrets = new FingerprintTable();
   readonly #dups: boolean;
   #dataRows = 0;
 
@@ -152,20 +153,19 @@ export class TriadRowChecker {
   }
 
   /**
-   * 12 bytes of SHA-256 (16 base64 characters, a compact Map key). Secrets are salted with the checker's random salt
-   * (a salted hash, not a MAC: the fingerprints live only in this process's memory, for the duplicate check, and
-   * are never stored or shown); one-shot `crypto.hash` costs a third of a createHmac per row.
+   * SHA-256 (the table keeps its first 12 bytes). Secrets are salted with the checker's random salt (a salted hash,
+   * not a MAC: the fingerprints live only in this process's memory, for the duplicate check, and are never stored or
+   * shown); one-shot `crypto.hash` costs a third of a createHmac per row.
    */
-  #fingerprint(text: string, salted: boolean): string {
-    return hash("sha256", salted ? `${this.#secretSalt}\u0000${text}` : text, "base64").slice(0, 16);
+  #fingerprint(text: string, salted: boolean): Uint8Array {
+    return hash("sha256", salted ? `${this.#secretSalt}\u0000${text}` : text, "buffer");
   }
 
   #checkSecret(row: number, column: number, secret: string, issues: ImportIssue[]): void {
     if (!this.#dups) return;
-    const fp = this.#fingerprint(secret, true);
-    const first = this.#secrets.get(fp);
-    if (first === undefined) this.#secrets.set(fp, row);
-    else issues.push(this.#issue(row, column, "import.duplicate_secret", `repeats the device secret of row ${first}`));
+    const first = this.#secrets.claim(this.#fingerprint(secret, true), row);
+    if (first !== undefined)
+      issues.push(this.#issue(row, column, "import.duplicate_secret", `repeats the device secret of row ${first}`));
   }
 
   #alibaba(row: number, cells: readonly Cell[], c: AlibabaColumns, issues: ImportIssue[]) {
@@ -181,10 +181,8 @@ export class TriadRowChecker {
         ? undefined
         : this.#validate(row, c.deviceSecret, issues, () => parseDeviceSecret(secretText).value);
     if (this.#dups && productKey !== undefined && deviceName !== undefined) {
-      const fp = this.#fingerprint(`${productKey}\u0000${deviceName}`, false);
-      const first = this.#names.get(fp);
-      if (first === undefined) this.#names.set(fp, row);
-      else {
+      const first = this.#names.claim(this.#fingerprint(`${productKey}\u0000${deviceName}`, false), row);
+      if (first !== undefined) {
         const message = `repeats the ProductKey and DeviceName of row ${first}`;
         issues.push(this.#issue(row, c.deviceName, "import.duplicate_triad", message));
       }

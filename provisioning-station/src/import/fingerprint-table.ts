@@ -1,0 +1,69 @@
+/**
+ * The in-file duplicate check's memory: 96-bit fingerprints (the first 12 bytes of a hash) → the first row that had
+ * each, in an open-addressing table of typed arrays. No object per entry, so 100k rows add two arrays for the garbage
+ * collector instead of 100k strings and Map entries (which made GC the largest item of the reader's profile).
+ */
+export class FingerprintTable {
+  /** Three 32-bit words per slot. */
+  #keys = new Uint32Array(3 * 1024);
+  /** The row per slot; 0 is an empty slot (sheet rows start at 1). */
+  #rows = new Int32Array(1024);
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Records `row` (≥ 1) for the fingerprint `fp` (at least 12 bytes; the first 12 are used) and returns undefined,
+   * or returns the first row recorded for it and records nothing.
+   */
+  claim(fp: Uint8Array, row: number): number | undefined {
+    if (!Number.isInteger(row) || row < 1 || row > 0x7fffffff) throw new RangeError("row must be a positive int32");
+    if ((this.#size + 1) * 2 > this.#rows.length) this.#grow();
+    const view = new DataView(fp.buffer, fp.byteOffset, 12);
+    const a = view.getUint32(0, true);
+    const b = view.getUint32(4, true);
+    const c = view.getUint32(8, true);
+    const slot = this.#find(a, b, c);
+    const first = this.#rows[slot] as number;
+    if (first !== 0) return first;
+    this.#put(slot, a, b, c, row);
+    return undefined;
+  }
+
+  /** The slot holding (a, b, c), or the empty slot where it belongs. */
+  #find(a: number, b: number, c: number): number {
+    const keys = this.#keys;
+    const rows = this.#rows;
+    const mask = rows.length - 1;
+    for (let i = (a ^ Math.imul(c, 0x9e3779b1)) & mask; ; i = (i + 1) & mask) {
+      if (rows[i] === 0) return i;
+      if (keys[3 * i] === a && keys[3 * i + 1] === b && keys[3 * i + 2] === c) return i;
+    }
+  }
+
+  #put(slot: number, a: number, b: number, c: number, row: number): void {
+    this.#keys[3 * slot] = a;
+    this.#keys[3 * slot + 1] = b;
+    this.#keys[3 * slot + 2] = c;
+    this.#rows[slot] = row;
+    this.#size++;
+  }
+
+  #grow(): void {
+    const keys = this.#keys;
+    const rows = this.#rows;
+    this.#keys = new Uint32Array(keys.length * 2);
+    this.#rows = new Int32Array(rows.length * 2);
+    this.#size = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as number;
+      if (row === 0) continue;
+      const a = keys[3 * i] as number;
+      const b = keys[3 * i + 1] as number;
+      const c = keys[3 * i + 2] as number;
+      this.#put(this.#find(a, b, c), a, b, c, row);
+    }
+  }
+}
