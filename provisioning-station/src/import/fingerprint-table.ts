@@ -19,12 +19,17 @@ export class FingerprintTable {
    * or returns the first row recorded for it and records nothing.
    */
   claim(fp: Uint8Array, row: number): number | undefined {
+    const view = new DataView(fp.buffer, fp.byteOffset, 12);
+    return this.claimWords(view.getUint32(0, true), view.getUint32(4, true), view.getUint32(8, true), row);
+  }
+
+  /** {@link claim} with the fingerprint as three unsigned 32-bit words. */
+  claimWords(a: number, b: number, c: number, row: number): number | undefined {
     if (!Number.isInteger(row) || row < 1 || row > 0x7fffffff) throw new RangeError("row must be a positive int32");
     if ((this.#size + 1) * 2 > this.#rows.length) this.#grow();
-    const view = new DataView(fp.buffer, fp.byteOffset, 12);
-    const a = view.getUint32(0, true);
-    const b = view.getUint32(4, true);
-    const c = view.getUint32(8, true);
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
     const slot = this.#find(a, b, c);
     const first = this.#rows[slot] as number;
     if (first !== 0) return first;
@@ -66,4 +71,29 @@ export class FingerprintTable {
       this.#put(this.#find(a, b, c), a, b, c, row);
     }
   }
+}
+
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A fast 96-bit fingerprint of text that is not secret (a ProductKey and DeviceName): three 32-bit multiplicative
+ * hashes with different multipliers over the UTF-16 code units, each finished with murmur3's fmix32, claimed in the
+ * table as three words. Not for secrets (not a cryptographic hash); a collision would only report a false repeat.
+ */
+export function claimText(table: FingerprintTable, text: string, row: number): number | undefined {
+  let a = 0x811c9dc5;
+  let b = 0x2545f491;
+  let c = 0x6a09e667;
+  for (let i = 0; i < text.length; i++) {
+    const u = text.charCodeAt(i);
+    a = Math.imul(a ^ u, 0x01000193);
+    b = Math.imul(b ^ u, 0x5bd1e995);
+    c = Math.imul(c ^ u, 0x9e3779b1);
+  }
+  const n = text.length;
+  return table.claimWords(fmix32(a ^ n), fmix32(b ^ n), fmix32(c ^ n), row);
 }

@@ -18,7 +18,7 @@ import {
 import type { TriadIdentity } from "../ledger/types.js";
 import { type Cell, type CellKind, readCell } from "./cells.js";
 import type { AlibabaColumns, GenieColumns, TriadColumns } from "./columns.js";
-import { FingerprintTable } from "./fingerprint-table.js";
+import { claimText, FingerprintTable } from "./fingerprint-table.js";
 import type { ImportIssue, SheetItem } from "./types.js";
 
 export interface RowCheckerOptions {
@@ -153,17 +153,17 @@ export class TriadRowChecker {
   }
 
   /**
-   * SHA-256 (the table keeps its first 12 bytes). Secrets are salted with the checker's random salt (a salted hash,
+   * A secret's SHA-256 (the table keeps its first 12 bytes; names use the faster `claimText`). Secrets are salted with the checker's random salt (a salted hash,
    * not a MAC: the fingerprints live only in this process's memory, for the duplicate check, and are never stored or
    * shown); one-shot `crypto.hash` costs a third of a createHmac per row.
    */
-  #fingerprint(text: string, salted: boolean): Uint8Array {
-    return hash("sha256", salted ? `${this.#secretSalt}\u0000${text}` : text, "buffer");
+  #fingerprint(secret: string): Uint8Array {
+    return hash("sha256", `${this.#secretSalt}\u0000${secret}`, "buffer");
   }
 
   #checkSecret(row: number, column: number, secret: string, issues: ImportIssue[]): void {
     if (!this.#dups) return;
-    const first = this.#secrets.claim(this.#fingerprint(secret, true), row);
+    const first = this.#secrets.claim(this.#fingerprint(secret), row);
     if (first !== undefined)
       issues.push(this.#issue(row, column, "import.duplicate_secret", `repeats the device secret of row ${first}`));
   }
@@ -181,7 +181,7 @@ export class TriadRowChecker {
         ? undefined
         : this.#validate(row, c.deviceSecret, issues, () => parseDeviceSecret(secretText).value);
     if (this.#dups && productKey !== undefined && deviceName !== undefined) {
-      const first = this.#names.claim(this.#fingerprint(`${productKey}\u0000${deviceName}`, false), row);
+      const first = claimText(this.#names, `${productKey}\u0000${deviceName}`, row);
       if (first !== undefined) {
         const message = `repeats the ProductKey and DeviceName of row ${first}`;
         issues.push(this.#issue(row, c.deviceName, "import.duplicate_triad", message));

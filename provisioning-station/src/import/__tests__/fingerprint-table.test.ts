@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { FingerprintTable } from "../fingerprint-table.js";
+import { claimText, FingerprintTable } from "../fingerprint-table.js";
 
 const fp = (text: string) => createHash("sha256").update(text).digest();
 
@@ -27,5 +27,16 @@ describe("FingerprintTable", () => {
 
   it("refuses a row that is not a positive int32 (0 marks an empty slot)", () => {
     expect(() => new FingerprintTable().claim(new Uint8Array(12), 0)).toThrow(RangeError);
+  });
+});
+
+describe("claimText", () => {
+  it("finds a repeated text and no false repeat among 100k distinct names", () => {
+    const table = new FingerprintTable();
+    for (let row = 1; row <= 100_000; row++) {
+      expect(claimText(table, `a1B2c3D4e5F\u0000dev-${String(row).padStart(6, "0")}`, row)).toBeUndefined();
+    }
+    expect(claimText(table, "a1B2c3D4e5F\u0000dev-000042", 100_001)).toBe(42);
+    expect(claimText(table, "a1B2c3D4e5F\u0000dev-00042", 100_002)).toBeUndefined();
   });
 });
