@@ -69,7 +69,7 @@ function device(options: Partial<DeviceOptions> & Pick<DeviceOptions, "triad">):
   return d;
 }
 
-describe.each(CONNECTORS)("SDK ↔ emulator (%s)", (name, transport) => {
+describe.each(CONNECTORS)("SDK ↔ emulator (%s)", (_name, transport) => {
   beforeAll(() => {
     connector = transport;
   });
@@ -158,47 +158,6 @@ describe.each(CONNECTORS)("SDK ↔ emulator (%s)", (name, transport) => {
     const corrected = Number(parseClientId(logins.at(-1)!).fields.get("timestamp"));
     expect(Math.abs(corrected - Date.now())).toBeLessThan(10_000);
   });
-
-  // Registration keeps the registered names: once per file (it does not go through the device's connector).
-  it.runIf(name === "MQTT.js")(
-    "dynamic registration over MQTT and over HTTP yields a secret that then connects",
-    async () => {
-      emulator.registry.addProduct({ productKey: "a1DynRegPk1", productSecret: "productSecretXYZproductSecretXYZ" });
-      const random = new CryptoRandom();
-      const viaMqtt = await registerOverMqtt({
-        brokerUrl: emulator.url,
-        productKey: "a1DynRegPk1",
-        deviceName: "dyn-mqtt-1",
-        productSecret: "productSecretXYZproductSecretXYZ",
-        random,
-      });
-      expect("deviceSecret" in viaMqtt).toBe(true);
-      const viaHttp = await registerOverHttps({
-        url: `${emulator.httpUrl}/auth/register/device`,
-        productKey: "a1DynRegPk1",
-        deviceName: "dyn-http-1",
-        productSecret: "productSecretXYZproductSecretXYZ",
-        random,
-      });
-      for (const [deviceName, deviceSecret] of [
-        ["dyn-mqtt-1", (viaMqtt as { deviceSecret: string }).deviceSecret],
-        ["dyn-http-1", viaHttp.deviceSecret],
-      ] as const) {
-        const d = device({ triad: { productKey: "a1DynRegPk1", deviceName, deviceSecret } });
-        await d.connect();
-        expect((await d.postProperties({ registered: 1 })).code).toBe(200);
-      }
-      await expect(
-        registerOverHttps({
-          url: `${emulator.httpUrl}/auth/register/device`,
-          productKey: "a1DynRegPk1",
-          deviceName: "dyn-http-2",
-          productSecret: "not-the-product-secret-at-all-00",
-          random,
-        }),
-      ).rejects.toMatchObject({ code: "session.registration_failed" });
-    },
-  );
 
   it("disable reaches the device as a status; the next login is refused", async () => {
     const d = device({ triad: triad(11) });
@@ -300,5 +259,45 @@ describe.each(CONNECTORS)("outage (%s)", (_name, transport) => {
     // Everything acknowledged arrived exactly once and in order; nothing that was dropped arrived.
     expect(received).toEqual(delivered);
     expect(new Set(received).size).toBe(received.length);
+  });
+});
+
+// Registration keeps the registered names, and does not go through the device's connector: once per file.
+describe("dynamic registration", () => {
+  it("dynamic registration over MQTT and over HTTP yields a secret that then connects", async () => {
+    emulator.registry.addProduct({ productKey: "a1DynRegPk1", productSecret: "productSecretXYZproductSecretXYZ" });
+    const random = new CryptoRandom();
+    const viaMqtt = await registerOverMqtt({
+      brokerUrl: emulator.url,
+      productKey: "a1DynRegPk1",
+      deviceName: "dyn-mqtt-1",
+      productSecret: "productSecretXYZproductSecretXYZ",
+      random,
+    });
+    expect("deviceSecret" in viaMqtt).toBe(true);
+    const viaHttp = await registerOverHttps({
+      url: `${emulator.httpUrl}/auth/register/device`,
+      productKey: "a1DynRegPk1",
+      deviceName: "dyn-http-1",
+      productSecret: "productSecretXYZproductSecretXYZ",
+      random,
+    });
+    for (const [deviceName, deviceSecret] of [
+      ["dyn-mqtt-1", (viaMqtt as { deviceSecret: string }).deviceSecret],
+      ["dyn-http-1", viaHttp.deviceSecret],
+    ] as const) {
+      const d = device({ triad: { productKey: "a1DynRegPk1", deviceName, deviceSecret } });
+      await d.connect();
+      expect((await d.postProperties({ registered: 1 })).code).toBe(200);
+    }
+    await expect(
+      registerOverHttps({
+        url: `${emulator.httpUrl}/auth/register/device`,
+        productKey: "a1DynRegPk1",
+        deviceName: "dyn-http-2",
+        productSecret: "not-the-product-secret-at-all-00",
+        random,
+      }),
+    ).rejects.toMatchObject({ code: "session.registration_failed" });
   });
 });
