@@ -22,6 +22,7 @@ export type AuditAction =
   | "keys.create"
   | "keys.rotate"
   | "keys.grant"
+  | "keys.revoke"
   | "station.add"
   | "device.link"
   | "anchor.create"

@@ -163,7 +163,7 @@ describe("burn sessions", () => {
     expect(lost).not.toContain(fresh?.triad?.id);
 
     // A deleted head file holds issuing too (a deleted tail cannot be ruled out) until accept-head with a fence.
-    rmSync(h.station.headFile);
+    rmSync(h.station.headFile as string);
     expect((await restoredDatabaseError(h.station.ledger, h.station.stationId, h.station.headFile))?.code).toBe(
       "audit.head_missing",
     );

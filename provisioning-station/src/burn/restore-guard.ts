@@ -12,8 +12,10 @@ import type { AuditSource } from "../audit/types.js";
 export async function restoredDatabaseError(
   source: AuditSource,
   stationId: string,
-  headFile: string,
+  headFile: string | undefined,
 ): Promise<TriadkitError | undefined> {
+  // A PostgreSQL pool keeps no head file (the database is the only copy): nothing to compare against.
+  if (headFile === undefined) return undefined;
   const head = readAuditHead(headFile);
   if (head.kind !== "ok" || head.head.stationId !== stationId) {
     // Without this station's head file a deleted tail cannot be ruled out: hold issuing, as for a restored copy.

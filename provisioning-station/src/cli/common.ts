@@ -8,7 +8,8 @@ import { resolve } from "node:path";
 import { isTriadkitError, TriadkitError } from "@triadkit/protocol";
 import { type CliIo, CliUsageError } from "@triadkit/sdk";
 import type { Command } from "commander";
-import { openStation, type Station } from "../ledger/open-station.js";
+import { STATION_KEY_ENV } from "../keys/station-key.js";
+import { isPostgresUrl, openStation, type Station } from "../ledger/open-station.js";
 import type { Actor } from "../ledger/types.js";
 
 export const DB_ENV = "TRIADKIT_STATION_DB";
@@ -28,10 +29,13 @@ export type StationRegistrar = (program: Command, io: CliIo, env: Readonly<Recor
 /** Adds the options every station command takes; `json` may give the `--json` help text (or false: no --json). */
 export function stationOptions(cmd: Command, opts: { json?: boolean | string } = { json: true }): Command {
   cmd
-    .option("--db <file>", `ledger database (SQLite); default $${DB_ENV}, else ./${DEFAULT_DB}`)
+    .option(
+      "--db <file|url>",
+      `ledger: a SQLite file, or postgres://… of a shared pool (?schema=<name>); default $${DB_ENV}, else ./${DEFAULT_DB}`,
+    )
     .option(
       "--key-file <file>",
-      "station key file; default $TRIADKIT_STATION_KEY_FILE, else <db>.key beside a new database",
+      "station key file; default $TRIADKIT_STATION_KEY_FILE, else <db>.key beside a new SQLite database (required with a URL)",
     )
     .option(
       "--operator <name>",
@@ -60,9 +64,33 @@ function safeLogin(): string {
   }
 }
 
-/** The ledger database path a command uses: `--db`, else $TRIADKIT_STATION_DB, else ./triadkit-station.db. */
+/**
+ * The ledger a command uses: `--db`, else $TRIADKIT_STATION_DB, else ./triadkit-station.db; a path is made
+ * absolute, a `postgres://` URL is kept as given.
+ */
 export function dbPathOf(options: StationCliOptions, env: Readonly<Record<string, string | undefined>>): string {
-  return resolve(options.db ?? env[DB_ENV] ?? DEFAULT_DB);
+  const db = options.db ?? env[DB_ENV] ?? DEFAULT_DB;
+  return isPostgresUrl(db) ? db : resolve(db);
+}
+
+/** The station key file given for a pool URL (`--key-file`, else $TRIADKIT_STATION_KEY_FILE); usage error without. */
+function urlKeyFile(options: StationCliOptions, env: Readonly<Record<string, string | undefined>>): string {
+  const keyFile = options.keyFile ?? env[STATION_KEY_ENV];
+  if (keyFile === undefined || keyFile === "") {
+    throw new CliUsageError(
+      `--key-file (or $${STATION_KEY_ENV}) is required with a PostgreSQL --db: a URL has no key file beside it`,
+    );
+  }
+  return keyFile;
+}
+
+/**
+ * The local file that station files (fixtures config `<x>.fixtures.json`, fixtures lock) sit beside: the SQLite
+ * database, or with a PostgreSQL pool the station key file.
+ */
+export function localBaseOf(options: StationCliOptions, env: Readonly<Record<string, string | undefined>>): string {
+  const db = dbPathOf(options, env);
+  return isPostgresUrl(db) ? resolve(urlKeyFile(options, env)) : db;
 }
 
 /** Opens the station for one command, warns about a key file created now, and always closes it. */
@@ -75,9 +103,12 @@ export async function withStation<T>(
 ): Promise<T> {
   const dbPath = dbPathOf(options, env);
   const operator = operatorName(options, env);
+  const url = isPostgresUrl(dbPath);
+  if (url) urlKeyFile(options, env);
   // Only a command that starts a ledger (`orders add`) may create one: a mistyped --db must not quietly give a
-  // fresh, empty ledger with a new key that `status` or `audit verify` then report as fine.
-  if (!opts.create && !ledgerExists(dbPath)) {
+  // fresh, empty ledger with a new key that `status` or `audit verify` then report as fine. With a pool URL the
+  // same holds for the key file: only `orders add` creates a missing one (a new station of the pool).
+  if (!url && !opts.create && !ledgerExists(dbPath)) {
     throw new TriadkitError(
       "ledger.open_failed",
       `no ledger at ${dbPath}: check --db (or $${DB_ENV}); a new ledger is started with \`triadkit-station orders add\``,
@@ -89,6 +120,7 @@ export async function withStation<T>(
     ...(options.keyFile === undefined ? {} : { keyFile: options.keyFile }),
     env,
     operator,
+    createKeyFile: opts.create === true,
     onHeadError: (err) => {
       if (!opts.quietHead)
         io.err(`triadkit-station: warning: could not update the audit head file (${errorText(err)})`);
@@ -107,18 +139,25 @@ export async function withStation<T>(
   }
 }
 
+/** Any `postgres://user:password@` in `text` with the password as `***` (a pool URL's password is never printed). */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s"]*:)[^@\s"]*@/gi, "$1***@");
+}
+
 export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return redactUrlPasswords(err instanceof Error ? err.message : String(err));
 }
 
 /** `{ ok: false, error: { code, message } }` for `--json` failures (context never carries secrets). */
 export function errorJson(err: TriadkitError | Error): string {
-  return JSON.stringify({
-    ok: false,
-    error: isTriadkitError(err)
-      ? { code: err.code, message: err.message, context: err.context }
-      : { code: "internal.unexpected", message: err.message },
-  });
+  return redactUrlPasswords(
+    JSON.stringify({
+      ok: false,
+      error: isTriadkitError(err)
+        ? { code: err.code, message: err.message, context: err.context }
+        : { code: "internal.unexpected", message: err.message },
+    }),
+  );
 }
 
 /** Left-aligned text table for humans (stdout). */

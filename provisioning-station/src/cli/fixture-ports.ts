@@ -10,7 +10,7 @@ import { acquireFixtureLock, type FixtureLock, fixtureLockPathFor } from "../bur
 import { loadStationConfig, pickFixtures } from "../burn/station-config.js";
 import { obtainFactoryAnchor } from "../keys/factory-anchor.js";
 import type { Station } from "../ledger/open-station.js";
-import { dbPathOf, parsePositiveInt, type StationCliOptions, withStation } from "./common.js";
+import { localBaseOf, parsePositiveInt, type StationCliOptions, withStation } from "./common.js";
 
 export interface PortCliOptions extends StationCliOptions {
   readonly fixture?: string[];
@@ -136,7 +136,7 @@ export async function withFixtures<T>(
   how: { readonly command: string; readonly many: boolean; readonly createAnchor: boolean; readonly ble?: boolean },
   run: (station: Station, ctx: BurnContext, specs: readonly PortSpec[]) => Promise<T>,
 ): Promise<T> {
-  const dbPath = dbPathOf(options, env);
+  const dbPath = localBaseOf(options, env);
   // A BLE burn has no serial ports; it still holds the fixtures lock (one process drives the bench).
   const specs = how.ble === true ? [] : portSpecs(options, dbPath, how.many);
   const lock = lockFixtures(dbPath, `triadkit-station ${how.command}`);

@@ -6,7 +6,7 @@ import { realpathSync, statSync } from "node:fs";
 import type { CliIo } from "@triadkit/sdk";
 import type { Command } from "commander";
 import { isUnstablePort, loadStationConfig, stationConfigPathFor } from "../burn/station-config.js";
-import { dbPathOf, stationOptions, table } from "./common.js";
+import { localBaseOf, stationOptions, table } from "./common.js";
 
 interface FixturesOptions {
   readonly db?: string;
@@ -35,7 +35,7 @@ export function registerFixturesCommand(
       .description("list the fixtures: name, port, baud rate, and whether the port is there now (opens no database)")
       .option("--config <file>", "station config; default <db>.fixtures.json"),
   ).action((options: FixturesOptions) => {
-    const dbPath = dbPathOf(options, env);
+    const dbPath = localBaseOf(options, env);
     const config = loadStationConfig({
       ...(options.config === undefined ? {} : { explicitPath: options.config }),
       dbPath,

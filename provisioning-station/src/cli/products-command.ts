@@ -4,9 +4,10 @@
  * store's, else its brand's) through the platform emulator's admin endpoint and records what each device
  * acknowledged; status reads those records from the ledger.
  */
-import { isTriadkitError, type ProductScope, parseProductScope } from "@triadkit/protocol";
+import { isTriadkitError, type ProductScope, parseProductScope, TriadkitError } from "@triadkit/protocol";
 import { type CliIo, CliUsageError } from "@triadkit/sdk";
 import type { Command } from "commander";
+import type { Station } from "../ledger/open-station.js";
 import { readProductSheet } from "../products/product-sheet.js";
 import type { ProductDeviceStatus, ProductPushRecord, ProductTargetSelector } from "../products/product-store.js";
 import { pushProductTable } from "../products/push-client.js";
@@ -145,7 +146,7 @@ function registerImport(products: Command, io: CliIo, env: Readonly<Record<strin
           json: options.json === true,
         });
       }
-      const imported = await station.ledger.products.importTable(
+      const imported = await productTables(station).importTable(
         { scope, rows: sheet.rows, fileName: sheet.file.name, fileSha256: sheet.file.sha256 },
         actor,
       );
@@ -189,7 +190,7 @@ function registerList(products: Command, io: CliIo, env: Readonly<Record<string,
   ).action(async (options: ListOptions) => {
     const scope = scopeOf(options, false);
     await withStation(options, io, env, async (station) => {
-      const store = station.ledger.products;
+      const store = productTables(station);
       if (options.version !== undefined) {
         const t = store.get(options.version);
         if (t === undefined) throw new CliUsageError(`no product table version ${options.version}`);
@@ -249,7 +250,7 @@ function registerPush(products: Command, io: CliIo, env: Readonly<Record<string,
     const scope = scopeOf(options, true);
     const selector = selectorOf(scope, options.workOrder) as ProductTargetSelector;
     await withStation(options, io, env, async (station, actor) => {
-      const store = station.ledger.products;
+      const store = productTables(station);
       const targets = store.targets(selector);
       const withTable = targets.filter((t) => t.version !== undefined);
       const without = targets.length - withTable.length;
@@ -329,7 +330,7 @@ function registerStatus(products: Command, io: CliIo, env: Readonly<Record<strin
     const scope = scopeOf(options, false);
     const selector = selectorOf(scope, options.workOrder);
     await withStation(options, io, env, async (station) => {
-      const store = station.ledger.products;
+      const store = productTables(station);
       const status = selector === undefined ? store.recorded() : store.status(selector);
       if (options.json) {
         io.out(JSON.stringify({ ok: true, devices: status.map(statusJson) }));
@@ -370,4 +371,13 @@ export function registerProductsCommand(
   registerList(products, io, env);
   registerPush(products, io, env);
   registerStatus(products, io, env);
+}
+
+/** The product tables live in the SQLite ledger only (schema v4); not yet in the PostgreSQL pool. */
+function productTables(station: Station) {
+  if (station.backend === "sqlite" && "products" in station.ledger) return station.ledger.products;
+  throw new TriadkitError(
+    "config.invalid",
+    "the product recommendation tables are not in the PostgreSQL pool yet: use a SQLite ledger for `products`",
+  );
 }

@@ -14,7 +14,7 @@ import { loadStationConfig } from "../burn/station-config.js";
 import { type PrinterAddress, parsePrinterAddress } from "../labels/index.js";
 import { createStationWeb } from "../web/server.js";
 import { type BleAdapter, chooseBleAdapter, openBleRadio, parseBleAdapter } from "./ble-radio.js";
-import { dbPathOf, parsePositiveInt, type StationCliOptions, stationOptions, withStation } from "./common.js";
+import { localBaseOf, parsePositiveInt, type StationCliOptions, stationOptions, withStation } from "./common.js";
 import { lockFixtures, stationBurnContext } from "./fixture-ports.js";
 
 interface ServeOptions extends StationCliOptions {
@@ -80,7 +80,7 @@ export function registerServeCommand(
     .option("--poll-ms <n>", "how often an idle fixture is asked for a device", parsePositiveInt, 500);
   stationOptions(cmd, { json: false }).action(async (options: ServeOptions) => {
     const adapter = chooseBleAdapter(options);
-    const dbPath = dbPathOf(options, env);
+    const dbPath = localBaseOf(options, env);
     const config = loadStationConfig({
       ...(options.config === undefined ? {} : { explicitPath: options.config }),
       dbPath,

@@ -104,7 +104,8 @@ export async function grantStation(
   other: Pick<StationKey, "stationId" | "wrapKey" | "publicKey">,
   actor: Actor,
   deps: Pick<KeyDeps, "now">,
+  options: { readonly line?: string } = {},
 ): Promise<void> {
   const record: StationRecord = { stationId: other.stationId, publicKey: other.publicKey, createdAt: deps.now() };
-  await ledger.grantStation(record, keyring.wrapFor(other, deps.now()), actor);
+  await ledger.grantStation(record, keyring.wrapFor(other, deps.now()), actor, options);
 }

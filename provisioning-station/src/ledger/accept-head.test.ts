@@ -33,7 +33,7 @@ describe("audit accept-head with a missing head file", () => {
     });
     expect(await session.add(rows)).toEqual([]);
     await session.commit();
-    rmSync(s.headFile);
+    rmSync(s.headFile as string);
     expect((await s.verifyAudit()).problems.map((p) => p.code)).toEqual(["audit.head_missing"]);
     await expectTriadkitErrorAsync(() => acceptRestoredHead(s, actor, { reason: "moved" }), "config.invalid");
     const r = await acceptRestoredHead(s, actor, { reason: "head file lost when the PC was replaced", fence: 2 });

@@ -36,6 +36,10 @@ export async function acceptRestoredHead(
 ): Promise<AcceptHeadResult> {
   const reason = options.reason.trim();
   if (reason === "") throw new TriadkitError("config.invalid", "a reason is required (--reason)");
+  const headFile = station.headFile;
+  if (headFile === undefined) {
+    throw new TriadkitError("config.invalid", "a PostgreSQL pool keeps no audit head file: nothing to accept");
+  }
   const check = await station.verifyAudit();
   const truncated = check.problems.filter((p) => p.code === "audit.truncated");
   const other = check.problems.find((p) => p.code !== "audit.truncated" && p.code !== "audit.head_missing");
@@ -46,9 +50,10 @@ export async function acceptRestoredHead(
       { seq: other.seq },
     );
   }
-  const head = readAuditHead(station.headFile);
+  const head = readAuditHead(headFile);
   const missing = check.problems.some((p) => p.code === "audit.head_missing");
-  if (head.kind !== "ok" && missing) return acceptMissingHead(station, actor, reason, check.lastSeq, options.fence);
+  if (head.kind !== "ok" && missing)
+    return acceptMissingHead(station, headFile, actor, reason, check.lastSeq, options.fence);
   if (truncated.length === 0 || head.kind !== "ok") {
     throw new TriadkitError("config.invalid", "the audit head file agrees with the database: nothing to accept", {
       lastSeq: check.lastSeq,
@@ -74,7 +79,7 @@ export async function acceptRestoredHead(
       fenced: fenced.length,
     },
   });
-  writeAuditHead(station.headFile, station.stationKey, entry);
+  writeAuditHead(headFile, station.stationKey, entry);
   return {
     previousHead: { seq: head.head.seq, time: head.head.time },
     lastSeq: check.lastSeq,
@@ -122,6 +127,7 @@ async function fenceAvailable(station: Station, actor: Actor, fence: number, rea
  */
 async function acceptMissingHead(
   station: Station,
+  headFile: string,
   actor: Actor,
   reason: string,
   lastSeq: number,
@@ -152,6 +158,6 @@ async function acceptMissingHead(
       fenced: fenced.length,
     },
   });
-  writeAuditHead(station.headFile, station.stationKey, entry);
+  writeAuditHead(headFile, station.stationKey, entry);
   return { previousHead: { seq: 0, time: 0 }, lastSeq, restoredSeq: lastSeq, fence, fenced, seq: entry.seq };
 }

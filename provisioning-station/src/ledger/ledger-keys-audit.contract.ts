@@ -51,6 +51,26 @@ export function keysAuditContract(ctx: () => ContractContext): void {
       expect((await ledger.stations()).map((s) => s.stationId)).toContain("st-other");
     });
 
+    it("revokes another station: its wraps dropped (audit keys.revoke), it can no longer open the pool", async () => {
+      const { ledger, keyring, fixture, actor, now, random } = ctx();
+      await imported(1);
+      const other = deriveStationKey("st-other", random.bytes(32));
+      await grantStation(ledger, keyring, other, actor, { now }, { line: "L2" });
+      await expectTriadkitErrorAsync(() => ledger.revokeStation(fixture.stationKey.stationId, actor), "config.invalid");
+      await expectTriadkitErrorAsync(() => ledger.revokeStation("st-never", actor), "keys.wrong_key");
+      expect(await ledger.revokeStation("st-other", actor)).toEqual([keyring.keyVersion]);
+      expect((await ledger.poolKeys()).map((w) => w.stationId)).toEqual([fixture.stationKey.stationId]);
+      await expectTriadkitErrorAsync(() => openPoolKeyring(ledger, other, actor, { now, random }), "keys.wrong_key");
+      await expectTriadkitErrorAsync(() => ledger.revokeStation("st-other", actor), "keys.wrong_key");
+      expect((await ledger.stations()).map((s) => s.stationId)).toContain("st-other"); // its chain stays checkable
+      const entries = await ledger.auditEntries(fixture.stationKey.stationId, 0, 100);
+      const grant = entries.find((e) => e.action === "keys.grant");
+      expect(JSON.parse(grant?.details ?? "{}")).toMatchObject({ stationId: "st-other", line: "L2" });
+      const revoke = entries.find((e) => e.action === "keys.revoke");
+      expect(JSON.parse(revoke?.details ?? "{}")).toEqual({ stationId: "st-other", keyVersions: [keyring.keyVersion] });
+      expect((await verify()).ok).toBe(true);
+    });
+
     it("rotates: every secret re-sealed under a new version, duplicates still caught, stale keyrings refused", async () => {
       const { ledger, keyring, fixture, actor, now, random } = ctx();
       await imported(3);

@@ -5,7 +5,7 @@ import { expectTriadkitErrorAsync } from "@triadkit/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { STATION_KEY_ENV } from "../keys/station-key.js";
 import { testClock } from "./__tests__/fixtures.js";
-import { openStation } from "./open-station.js";
+import { isPostgresUrl, openStation, pgTarget, redactDbUrl } from "./open-station.js";
 
 let dir: string;
 beforeEach(() => {
@@ -77,5 +77,41 @@ describe("openStation", () => {
     const c = await openStation({ dbPath: join(dir, "copy.db"), keyFile: `${dbPath}.key` });
     expect(c.poolId).toBe(s.poolId);
     await c.close();
+  });
+});
+
+describe("openStation on a PostgreSQL URL", () => {
+  it("tells URLs from paths, redacts the password and reads the schema from the URL", () => {
+    expect(isPostgresUrl("postgres://h/db")).toBe(true);
+    expect(isPostgresUrl("PostgreSQL://h/db")).toBe(true);
+    expect(isPostgresUrl("/srv/postgres://x.db")).toBe(false);
+    expect(isPostgresUrl("ledger.db")).toBe(false);
+    expect(redactDbUrl("postgres://line:s3cr%21t@db.local:5432/pool")).toBe("postgres://line:***@db.local:5432/pool");
+    expect(redactDbUrl("postgres://line@db.local/pool")).toBe("postgres://line@db.local/pool");
+    expect(pgTarget("postgres://u:p@h:5432/test?schema=line_pool")).toEqual({
+      connectionString: "postgres://u:p@h:5432/test",
+      schema: "line_pool",
+    });
+    expect(pgTarget("postgres://h/test?options=-c%20search_path%3Dpool_a").schema).toBe("pool_a");
+    expect(pgTarget("postgres://h/test").schema).toBe("public");
+  });
+
+  it("has no default key file beside a URL, and an unreachable server is ledger.open_failed", async () => {
+    const url = "postgres://line:hunter2@127.0.0.1:1/test";
+    const err = await openStation({ dbPath: url }).then(
+      () => new Error("opened"),
+      (e: unknown) => e as Error,
+    );
+    expect((err as { code?: string }).code).toBe("keys.missing_key_file");
+    expect(err.message).not.toContain("hunter2");
+    expect(JSON.stringify((err as { context?: unknown }).context)).not.toContain("hunter2");
+    const keyFile = join(dir, "line.key");
+    await expectTriadkitErrorAsync(() => openStation({ dbPath: url, keyFile }), "keys.missing_key_file");
+    const down = await openStation({ dbPath: url, keyFile, createKeyFile: true }).then(
+      () => new Error("opened"),
+      (e: unknown) => e as Error,
+    );
+    expect((down as { code?: string }).code).toBe("ledger.open_failed");
+    expect(`${down.message} ${JSON.stringify((down as { context?: unknown }).context)}`).not.toContain("hunter2");
   });
 });

@@ -307,7 +307,17 @@ export interface Ledger extends AuditSource {
   /** Stores the first pool key (version 1) unless the pool has one already (then false). Audit `keys.create`. */
   createPoolKey(wrapped: WrappedPoolKey, actor: Actor): Promise<boolean>;
   /** Registers another station and stores the pool keys wrapped for it. Audit `keys.grant`. */
-  grantStation(station: StationRecord, wrapped: readonly WrappedPoolKey[], actor: Actor): Promise<void>;
+  grantStation(
+    station: StationRecord,
+    wrapped: readonly WrappedPoolKey[],
+    actor: Actor,
+    options?: { readonly line?: string },
+  ): Promise<void>;
+  /**
+   * Drops every pool key wrap of another station (its station row and audit chain stay); returns the key versions
+   * it held. Audit `keys.revoke`. It may have kept the unwrapped key: only `rekey` takes that away.
+   */
+  revokeStation(stationId: string, actor: Actor): Promise<readonly number[]>;
   /**
    * Key rotation, in one transaction: stores `next` (a new version, wrapped for this station), re-seals every
    * secret, PoP and the factory anchor seed through `reseal`, drops the older versions' wraps. Audit `keys.rotate`

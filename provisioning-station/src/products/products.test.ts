@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifyAudit } from "../audit/verify.js";
 import { alibabaIdentity, alibabaOrder, knownSecret, SOURCE, sealedRow } from "../ledger/__tests__/fixtures.js";
 import { openStation, type Station } from "../ledger/open-station.js";
+import type { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.js";
 import type { Actor } from "../ledger/types.js";
 import { readProductSheet } from "./product-sheet.js";
 
@@ -193,7 +194,7 @@ describe("SqliteProductTables (ledger v4)", () => {
 
   it("stores versions station-wide, skips unchanged content, and audits each import", async () => {
     await setup();
-    const products = station.ledger.products;
+    const products = (station.ledger as SqliteLedger).products;
     const rows = [
       { row: 2, name: "杯子", url: TMALL },
       { row: 3, name: "茶", url: "https://example.com/tea" },
@@ -244,7 +245,7 @@ describe("SqliteProductTables (ledger v4)", () => {
   it("finds each shelf device's table (its store's, else its brand's) and records acks that never go down", async () => {
     await setup();
     const [d1, d2, d3] = await shelfDevices();
-    const products = station.ledger.products;
+    const products = (station.ledger as SqliteLedger).products;
     const rows = [{ row: 2, name: "杯子", url: TMALL }];
     expect(products.targets({ brand: "Acme" }).map((t) => t.version)).toEqual([undefined, undefined, undefined]);
     await products.importTable({ scope: brand, rows, fileName: "b.csv", fileSha256: "0".repeat(64) }, actor);

@@ -23,7 +23,13 @@ import type {
   ShelfStore,
 } from "../shelf.js";
 import { checkActor } from "../sqlite/audit-log.js";
-import { checkFirstPoolKey, checkNextPoolKey, grantEvent, stationsToRegrant } from "../sqlite/key-store.js";
+import {
+  checkFirstPoolKey,
+  checkNextPoolKey,
+  grantEvent,
+  revokeEvent,
+  stationsToRegrant,
+} from "../sqlite/key-store.js";
 import { type WorkOrderRow, workOrderFromRow } from "../sqlite/rows.js";
 import type {
   Actor,
@@ -282,14 +288,36 @@ export class PgLedger implements Ledger {
     });
   }
 
-  async grantStation(station: StationRecord, wrapped: readonly WrappedPoolKey[], actor: Actor): Promise<void> {
+  async grantStation(
+    station: StationRecord,
+    wrapped: readonly WrappedPoolKey[],
+    actor: Actor,
+    options: { readonly line?: string } = {},
+  ): Promise<void> {
     checkActor(actor, this.stationId);
     await this.write(async (db, audit) => {
       await lockPool(db);
-      const event = grantEvent(station, wrapped);
+      const event = grantEvent(station, wrapped, options.line);
       await registerStationPg(db, station, false);
       for (const w of wrapped) await storeWrapPg(db, w);
       await audit(actor, event);
+    });
+  }
+
+  async revokeStation(stationId: string, actor: Actor): Promise<readonly number[]> {
+    checkActor(actor, this.stationId);
+    return this.write(async (db, audit) => {
+      await lockPool(db);
+      const rows = await all<{ version: number }>(
+        db,
+        "SELECT version FROM pool_keys WHERE station_id = $1 ORDER BY version",
+        [stationId],
+      );
+      const versions = rows.map((r) => Number(r.version));
+      const event = revokeEvent(stationId, this.stationId, versions);
+      await db.query("DELETE FROM pool_keys WHERE station_id = $1", [stationId]);
+      await audit(actor, event);
+      return versions;
     });
   }
 

@@ -112,14 +112,31 @@ export function checkNextPoolKey(next: WrappedPoolKey, current: number, stationI
 }
 
 /** The `keys.grant` entry; refuses a wrap for another station than the one granted. */
-export function grantEvent(station: StationRecord, wrapped: readonly WrappedPoolKey[]): AuditEvent {
+export function grantEvent(station: StationRecord, wrapped: readonly WrappedPoolKey[], line?: string): AuditEvent {
   for (const w of wrapped) {
     if (w.stationId !== station.stationId) throw new TriadkitError("config.invalid", "wrap for another station");
   }
   return {
     action: "keys.grant",
-    details: { stationId: station.stationId, keyVersions: wrapped.map((w) => w.version) },
+    details: {
+      stationId: station.stationId,
+      keyVersions: wrapped.map((w) => w.version),
+      ...(line === undefined ? {} : { line }),
+    },
   };
+}
+
+/** The `keys.revoke` entry, after checking the station revoked is another one that holds a wrap. */
+export function revokeEvent(stationId: string, self: string, versions: readonly number[]): AuditEvent {
+  if (stationId === self) {
+    throw new TriadkitError("config.invalid", "a station cannot revoke itself: revoke it from another station", {
+      stationId,
+    });
+  }
+  if (versions.length === 0) {
+    throw new TriadkitError("keys.wrong_key", `station ${stationId} holds no key of this pool`, { stationId });
+  }
+  return { action: "keys.revoke", details: { stationId, keyVersions: [...versions] } };
 }
 
 /** The stations other than `stationId` holding a wrap before a rotation: they need a new grant after it. */

@@ -57,6 +57,7 @@ import {
   readStations,
   registerStation,
   resealAll,
+  revokeEvent,
   stationsToRegrant,
   storeWrap,
 } from "./key-store.js";
@@ -324,13 +325,32 @@ export class SqliteLedger implements Ledger {
     });
   }
 
-  async grantStation(station: StationRecord, wrapped: readonly WrappedPoolKey[], actor: Actor): Promise<void> {
+  async grantStation(
+    station: StationRecord,
+    wrapped: readonly WrappedPoolKey[],
+    actor: Actor,
+    options: { readonly line?: string } = {},
+  ): Promise<void> {
     checkActor(actor, this.stationId);
     await this.write((audit) => {
-      const event = grantEvent(station, wrapped);
+      const event = grantEvent(station, wrapped, options.line);
       registerStation(this.db, station, false);
       for (const w of wrapped) storeWrap(this.db, w);
       audit(actor, event);
+    });
+  }
+
+  async revokeStation(stationId: string, actor: Actor): Promise<readonly number[]> {
+    checkActor(actor, this.stationId);
+    return this.write((audit) => {
+      const rows = this.db
+        .prepare("SELECT version FROM pool_keys WHERE station_id = ? ORDER BY version")
+        .all(stationId) as { version: number }[];
+      const versions = rows.map((r) => r.version);
+      const event = revokeEvent(stationId, this.stationId, versions);
+      this.db.prepare("DELETE FROM pool_keys WHERE station_id = ?").run(stationId);
+      audit(actor, event);
+      return versions;
     });
   }
 
