@@ -75,6 +75,7 @@ describe("triadkit-station on PostgreSQL (two stations, one pool)", () => {
     expect(downAdd.code).toBe(1);
     expect((JSON.parse(downAdd.stdout.trim()) as { error: { code: string } }).error.code).toBe("ledger.open_failed");
     expect(`${downAdd.stdout}${downAdd.stderr}`).not.toContain("hunter2-pw");
+    expect(existsSync(`${key1}.x`)).toBe(false); // no key file made for a pool that could not be reached
   }, 120_000);
 
   it("station 1 starts the pool, imports, grants station 2 (creating its key file); station 2 reads the pool", (ctx) => {

@@ -120,7 +120,7 @@ export async function withStation<T>(
     ...(options.keyFile === undefined ? {} : { keyFile: options.keyFile }),
     env,
     operator,
-    createKeyFile: opts.create === true,
+    create: opts.create === true,
     onHeadError: (err) => {
       if (!opts.quietHead)
         io.err(`triadkit-station: warning: could not update the audit head file (${errorText(err)})`);

@@ -1,10 +1,11 @@
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectTriadkitErrorAsync } from "@triadkit/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { STATION_KEY_ENV } from "../keys/station-key.js";
 import { testClock } from "./__tests__/fixtures.js";
+import { dropSchema, requirePostgres, TEST_POSTGRES_URL, testSchemaName } from "./__tests__/pg-test-db.js";
 import { isPostgresUrl, openStation, pgTarget, redactDbUrl } from "./open-station.js";
 
 let dir: string;
@@ -106,12 +107,38 @@ describe("openStation on a PostgreSQL URL", () => {
     expect(err.message).not.toContain("hunter2");
     expect(JSON.stringify((err as { context?: unknown }).context)).not.toContain("hunter2");
     const keyFile = join(dir, "line.key");
-    await expectTriadkitErrorAsync(() => openStation({ dbPath: url, keyFile }), "keys.missing_key_file");
-    const down = await openStation({ dbPath: url, keyFile, createKeyFile: true }).then(
+    await expectTriadkitErrorAsync(() => openStation({ dbPath: url, keyFile }), "ledger.open_failed");
+    const down = await openStation({ dbPath: url, keyFile, create: true }).then(
       () => new Error("opened"),
       (e: unknown) => e as Error,
     );
     expect((down as { code?: string }).code).toBe("ledger.open_failed");
     expect(`${down.message} ${JSON.stringify((down as { context?: unknown }).context)}`).not.toContain("hunter2");
+    expect(existsSync(keyFile)).toBe(false); // no key file made for a pool that could not be reached
+  });
+});
+
+describe("openStation on the machine's PostgreSQL", () => {
+  it("starts a pool only when asked to; a second station needs a grant", async (ctx) => {
+    if (!(await requirePostgres())) return ctx.skip();
+    const schema = testSchemaName();
+    const u = new URL(TEST_POSTGRES_URL);
+    u.searchParams.set("schema", schema);
+    const dbPath = u.toString();
+    const keyFile = join(dir, "line-1.key");
+    try {
+      await expectTriadkitErrorAsync(() => openStation({ dbPath, keyFile, now: testClock() }), "ledger.open_failed");
+      const first = await openStation({ dbPath, keyFile, create: true, now: testClock() });
+      expect([first.backend, first.headFile, first.created.keyFile]).toEqual(["postgres", undefined, true]);
+      await first.close();
+      const again = await openStation({ dbPath, keyFile, now: testClock() });
+      expect((await again.verifyAudit()).ok).toBe(true);
+      await again.close();
+      const other = join(dir, "line-2.key");
+      await expectTriadkitErrorAsync(() => openStation({ dbPath, keyFile: other }), "keys.missing_key_file");
+      await expectTriadkitErrorAsync(() => openStation({ dbPath, keyFile: other, create: true }), "keys.wrong_key");
+    } finally {
+      await dropSchema(schema);
+    }
   });
 });

@@ -16,6 +16,7 @@ import type { PoolKeyring } from "../keys/pool-keyring.js";
 import { grantStation, openPoolKeyring, type RotationResult, rotatePoolKey } from "../keys/pool-keys.js";
 import { obtainStationKey, resolveStationKeyFile, STATION_KEY_ENV, type StationKey } from "../keys/station-key.js";
 import { openPgLedger, type PgLedger } from "./postgres/pg-ledger.js";
+import { checkSchemaName, connectPool, openFailed } from "./postgres/pg-schema.js";
 import { probeLedgerFile } from "./sqlite/schema.js";
 import { openSqliteLedger, type SqliteLedger } from "./sqlite/sqlite-ledger.js";
 import type { Actor } from "./types.js";
@@ -36,8 +37,11 @@ export interface OpenStationOptions {
   readonly busyTimeoutMs?: number;
   readonly checkpointEvery?: number;
   readonly onHeadError?: (err: unknown) => void;
-  /** PostgreSQL: create a missing key file (a new station of the pool); default false. */
-  readonly createKeyFile?: boolean;
+  /**
+   * PostgreSQL: this command may start a pool in an empty schema and create a missing key file (a new station of
+   * the pool); default false: no pool there is `ledger.open_failed`, no key file `keys.missing_key_file`.
+   */
+  readonly create?: boolean;
 }
 
 export type StationLedger = SqliteLedger | PgLedger;
@@ -112,6 +116,24 @@ export function pgTarget(db: string): { readonly connectionString: string; reado
   return { connectionString: url.toString(), schema: schema ?? "public" };
 }
 
+/** Whether the URL's schema holds a pool; `ledger.open_failed` when the server cannot be reached. */
+async function pgPoolExists(target: { readonly connectionString: string; readonly schema: string }): Promise<boolean> {
+  const pool = connectPool({ connectionString: target.connectionString, maxConnections: 1 });
+  try {
+    const { rows } = await pool.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [
+      `${checkSchemaName(target.schema)}.pool`,
+    ]);
+    if (rows[0]?.t === null || rows[0]?.t === undefined) return false;
+    const { rows: pools } = await pool.query(`SELECT 1 FROM ${target.schema}.pool LIMIT 1`);
+    return pools.length > 0;
+  } catch (err) {
+    if (err instanceof TriadkitError) throw err;
+    throw openFailed((err as NodeJS.ErrnoException).code ?? "connection refused", err);
+  } finally {
+    await pool.end().catch(() => {});
+  }
+}
+
 export async function openStation(options: OpenStationOptions): Promise<Station> {
   const now = options.now ?? Date.now;
   const random = options.random ?? new CryptoRandom();
@@ -162,10 +184,21 @@ async function openPgStation(options: OpenStationOptions, now: () => number, ran
       { db: redactDbUrl(options.dbPath) },
     );
   }
+  const target = pgTarget(options.dbPath);
+  // Before any key file is created: the server answers, and the schema holds a pool unless this command starts one
+  // (a mistyped schema must not quietly give a fresh, empty pool that `status` then reports as fine).
+  if (!(await pgPoolExists(target)) && options.create !== true) {
+    throw new TriadkitError(
+      "ledger.open_failed",
+      `no triadkit pool in schema ${target.schema} of ${redactDbUrl(options.dbPath)}: check --db; a new pool is ` +
+        "started with `triadkit-station orders add`",
+      { db: redactDbUrl(options.dbPath), schema: target.schema },
+    );
+  }
   const obtained = obtainStationKey({
     keyFile: where.path,
     dbPath: where.path,
-    databaseExists: options.createKeyFile !== true,
+    databaseExists: options.create !== true,
     random,
     now,
     ...(options.stationId === undefined ? {} : { stationId: options.stationId }),
@@ -173,7 +206,7 @@ async function openPgStation(options: OpenStationOptions, now: () => number, ran
   const stationKey = obtained.key;
   const operator = options.operator ?? "station";
   const ledger = await openPgLedger({
-    ...pgTarget(options.dbPath),
+    ...target,
     keys: stationKey,
     now,
     random,
