@@ -7,8 +7,8 @@
 import { TriadkitError } from "@triadkit/protocol";
 import type pg from "pg";
 import type { AuditKeys } from "../../audit/types.js";
-import { sealedKeyVersion } from "../../keys/pool-keyring.js";
-import { describeIdentity, identityKeys } from "../identity.js";
+import { type IdentityKey, identityKeys } from "../identity.js";
+import { checkSealedRow, type ImportHit, sealedRowIssues } from "../import-rows.js";
 import { checkActor } from "../sqlite/audit-log.js";
 import { identityColumns, type WorkOrderRow, workOrderFromRow } from "../sqlite/rows.js";
 import type {
@@ -20,7 +20,6 @@ import type {
   SealedRow,
   WorkOrder,
 } from "../types.js";
-import { identityMatchesProduct } from "../work-order.js";
 import { PgAuditLog } from "./pg-audit.js";
 import { one } from "./pg-schema.js";
 
@@ -213,58 +212,31 @@ class PgImportSession implements ImportSession {
     return true;
   }
 
-  /** Key version and fingerprint format (thrown); true when the row is the work order's product. */
+  /** The checks that need no lookup (../import-rows.ts); true when the row is the work order's product. */
   private checkRow(row: SealedRow): boolean {
-    if (sealedKeyVersion(row.sealedSecret) !== this.keyVersion) {
-      throw new TriadkitError(
-        "keys.stale_key_version",
-        `row ${row.sourceRow} is sealed under pool key version ${sealedKeyVersion(row.sealedSecret)}, not the current ${this.keyVersion}`,
-        { row: row.sourceRow },
-      );
-    }
-    if (!/^[0-9a-f]{64}$/.test(row.secretFingerprint)) {
-      throw new TriadkitError("config.invalid", "a secret fingerprint must be 64 lower-case hex digits", {
-        row: row.sourceRow,
-      });
-    }
-    return identityMatchesProduct(row.identity, this.workOrder);
+    return checkSealedRow(row, this.keyVersion, this.workOrder);
   }
 
   private async check(row: SealedRow): Promise<LedgerRowIssue[]> {
-    const issues: LedgerRowIssue[] = [];
-    const issue = (field: LedgerRowIssue["field"], code: LedgerRowIssue["code"], message: string) =>
-      issues.push({ row: row.sourceRow, triadId: row.id, field, code, message });
-    if (!this.checkRow(row)) {
-      issue(
-        "product",
-        "import.product_mismatch",
-        `row ${row.sourceRow}: not work order ${this.workOrder.id}'s product`,
-      );
-    }
-    for (const k of identityKeys(row.identity)) {
-      const hit = await one<{ id: string; import_id: number }>(
+    const matchesProduct = this.checkRow(row);
+    const identityHits: { key: IdentityKey; hit: ImportHit | undefined }[] = [];
+    for (const key of identityKeys(row.identity)) {
+      const hit = await one<ImportHit>(
         this.db,
         "SELECT t.id, t.import_id FROM triad_identities i JOIN triads t ON t.id = i.triad_id WHERE i.identity_key = $1",
-        [k.key],
+        [key.key],
       );
-      if (hit === undefined) continue;
-      const what = `${describeIdentity(row.identity)} (${k.field})`;
-      if (hit.import_id === this.importId) {
-        issue(k.field, "import.duplicate_triad", `row ${row.sourceRow}: ${what} appears earlier in this import`);
-      } else {
-        issue(k.field, "import.triad_exists", `row ${row.sourceRow}: ${what} is already in the ledger as ${hit.id}`);
-      }
+      identityHits.push({ key, hit });
     }
-    const same = await one<{ id: string; import_id: number }>(
-      this.db,
-      "SELECT id, import_id FROM triads WHERE secret_fp = $1",
-      [Buffer.from(row.secretFingerprint, "hex")],
+    const secretHit = await one<ImportHit>(this.db, "SELECT id, import_id FROM triads WHERE secret_fp = $1", [
+      Buffer.from(row.secretFingerprint, "hex"),
+    ]);
+    return sealedRowIssues(
+      row,
+      { workOrder: this.workOrder, importId: this.importId, matchesProduct },
+      identityHits,
+      secretHit,
     );
-    if (same !== undefined) {
-      const where = same.import_id === this.importId ? "an earlier row of this import" : `triad ${same.id}`;
-      issue("secret", "import.duplicate_secret", `row ${row.sourceRow}: the same device secret is held by ${where}`);
-    }
-    return issues;
   }
 
   commit(): Promise<ImportSummary> {

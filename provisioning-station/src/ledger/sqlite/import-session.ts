@@ -7,10 +7,9 @@
 import { TriadkitError } from "@triadkit/protocol";
 import type Database from "better-sqlite3";
 import type { AuditEntry, AuditKeys } from "../../audit/types.js";
-import { sealedKeyVersion } from "../../keys/pool-keyring.js";
-import { describeIdentity, identityKeys } from "../identity.js";
+import { identityKeys } from "../identity.js";
+import { checkSealedRow, type ImportHit, sealedRowIssues } from "../import-rows.js";
 import type { Actor, ImportSession, ImportSource, LedgerRowIssue, SealedRow } from "../types.js";
-import { identityMatchesProduct } from "../work-order.js";
 import { checkActor, SqliteAuditLog } from "./audit-log.js";
 import { identityColumns, type WorkOrderRow, workOrderFromRow } from "./rows.js";
 import { asLedgerError, openConnection } from "./schema.js";
@@ -202,57 +201,25 @@ class SqliteImportSession implements ImportSession {
     return true;
   }
 
-  /**
-   * The checks that need no lookup (the key version and fingerprint format throw; the product mismatch is a row
-   * issue). True when the row may be inserted directly.
-   */
+  /** The checks that need no lookup (../import-rows.ts); true when the row may be inserted directly. */
   private checkRow(row: SealedRow): boolean {
-    if (sealedKeyVersion(row.sealedSecret) !== this.keyVersion) {
-      throw new TriadkitError(
-        "keys.stale_key_version",
-        `row ${row.sourceRow} is sealed under pool key version ${sealedKeyVersion(row.sealedSecret)}, not the current ${this.keyVersion}`,
-        { row: row.sourceRow },
-      );
-    }
-    if (!/^[0-9a-f]{64}$/.test(row.secretFingerprint)) {
-      throw new TriadkitError("config.invalid", "a secret fingerprint must be 64 lower-case hex digits", {
-        row: row.sourceRow,
-      });
-    }
-    return identityMatchesProduct(row.identity, this.workOrder);
+    return checkSealedRow(row, this.keyVersion, this.workOrder);
   }
 
   /** Every issue of a row against the ledger (and the rows of this import before it). */
   private check(row: SealedRow): LedgerRowIssue[] {
-    this.checkRow(row);
-    const issues: LedgerRowIssue[] = [];
-    const issue = (field: LedgerRowIssue["field"], code: LedgerRowIssue["code"], message: string) =>
-      issues.push({ row: row.sourceRow, triadId: row.id, field, code, message });
-    if (!identityMatchesProduct(row.identity, this.workOrder)) {
-      issue(
-        "product",
-        "import.product_mismatch",
-        `row ${row.sourceRow}: not work order ${this.workOrder.id}'s product`,
-      );
-    }
-    for (const k of identityKeys(row.identity)) {
-      const hit = this.findIdentity.get(k.key) as { id: string; import_id: number } | undefined;
-      if (hit === undefined) continue;
-      const what = `${describeIdentity(row.identity)} (${k.field})`;
-      if (hit.import_id === this.importId) {
-        issue(k.field, "import.duplicate_triad", `row ${row.sourceRow}: ${what} appears earlier in this import`);
-      } else {
-        issue(k.field, "import.triad_exists", `row ${row.sourceRow}: ${what} is already in the ledger as ${hit.id}`);
-      }
-    }
-    const same = this.findSecret.get(Buffer.from(row.secretFingerprint, "hex")) as
-      | { id: string; import_id: number }
-      | undefined;
-    if (same !== undefined) {
-      const where = same.import_id === this.importId ? "an earlier row of this import" : `triad ${same.id}`;
-      issue("secret", "import.duplicate_secret", `row ${row.sourceRow}: the same device secret is held by ${where}`);
-    }
-    return issues;
+    const matchesProduct = this.checkRow(row);
+    const identityHits = identityKeys(row.identity).map((key) => ({
+      key,
+      hit: this.findIdentity.get(key.key) as ImportHit | undefined,
+    }));
+    const secretHit = this.findSecret.get(Buffer.from(row.secretFingerprint, "hex")) as ImportHit | undefined;
+    return sealedRowIssues(
+      row,
+      { workOrder: this.workOrder, importId: this.importId, matchesProduct },
+      identityHits,
+      secretHit,
+    );
   }
 
   async commit() {
