@@ -9,7 +9,7 @@ import { isTriadkitError, TriadkitError } from "@triadkit/protocol";
 import { type CliIo, CliUsageError } from "@triadkit/sdk";
 import type { Command } from "commander";
 import { STATION_KEY_ENV } from "../keys/station-key.js";
-import { isPostgresUrl, openStation, type Station } from "../ledger/open-station.js";
+import { isPostgresUrl, openStation, redactUrlPasswords, type Station } from "../ledger/open-station.js";
 import type { Actor } from "../ledger/types.js";
 
 export const DB_ENV = "TRIADKIT_STATION_DB";
@@ -137,11 +137,6 @@ export async function withStation<T>(
   } finally {
     await station.close();
   }
-}
-
-/** Any `postgres://user:password@` in `text` with the password as `***` (a pool URL's password is never printed). */
-export function redactUrlPasswords(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s"]*:)[^@\s"]*@/gi, "$1***@");
 }
 
 export function errorText(err: unknown): string {

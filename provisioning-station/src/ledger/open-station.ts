@@ -89,8 +89,13 @@ export function redactDbUrl(db: string): string {
     if (url.password !== "") url.password = "***";
     return url.toString();
   } catch {
-    return db.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@/]*@/i, "$1***@");
+    return redactUrlPasswords(db);
   }
+}
+
+/** Any `postgres://user:password@` in `text` with the password as `***` (a pool URL's password is never printed). */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s"]*:)[^@\s"]*@/gi, "$1***@");
 }
 
 /**
